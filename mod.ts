@@ -1,0 +1,32 @@
+/**
+ * A constant-time memory allocator over an `ArrayBuffer`,
+ * `SharedArrayBuffer` or `WebAssembly.Memory`: `malloc` and `free` for
+ * JavaScript, with no garbage and no GC pauses.
+ *
+ * @example
+ * ```ts
+ * import { Pool } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = Pool.create(1 << 16);
+ * const block = pool.allocate(1024)!;
+ * block.f64.fill(1);
+ * assert.equal(pool.bytesUsed(), 1032);
+ * block.free();
+ * ```
+ *
+ * @module
+ */
+
+export { Block, type TypedArrayConstructor } from "./src/block.ts";
+export { PoolError, type PoolErrorCode } from "./src/errors.ts";
+export { type AllocateOptions, type BlockInfo, Pool, type PoolOptions } from "./src/pool.ts";
+export type { PoolStats } from "./src/stats.ts";
+export {
+  allocate,
+  bytesFree,
+  bytesUsed,
+  deallocate,
+  initPool,
+  largestFreeBlock,
+} from "./src/default_pool.ts";

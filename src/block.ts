@@ -1,0 +1,178 @@
+/**
+ * The handle that `Pool.allocate` returns for a block.
+ *
+ * @module
+ */
+
+import { PoolError } from "./errors.ts";
+import { describe } from "./validate.ts";
+import type { Pool } from "./pool.ts";
+
+/**
+ * A typed-array constructor, as `Block.view` takes it: `Int32Array`,
+ * `Float32Array`, `BigUint64Array` and the rest.
+ */
+export interface TypedArrayConstructor<T> {
+  /** Makes a view of `length` elements at `byteOffset` in `buffer`. */
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+  /** Bytes per element. */
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** Makes a handle; for the pool only. */
+export let createBlock: (pool: Pool, offset: number, length: number, align: number) => Block;
+/** Marks a handle freed and drops its views; for the pool only. */
+export let retireBlock: (block: Block) => void;
+/** Points a handle at its block's new place after a resize; for the pool only. */
+export let moveBlock: (block: Block, offset: number, length: number) => void;
+
+/**
+ * One allocated block of a pool: where its payload is, how long it is, and
+ * typed-array views of it. Views are made on first use and kept, so asking
+ * again is free. Once the block is freed, its views can no longer be had.
+ *
+ * Blocks come from {@linkcode Pool.allocate}; they cannot be made directly.
+ *
+ * @example Writing numbers into a block
+ * ```ts
+ * import { Pool } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = Pool.create(4096);
+ * const block = pool.allocate(3 * 8)!;
+ * block.f64.set([1.5, 2.5, 3.5]);
+ * assert.equal(block.f64.length, 3);
+ * assert.equal(new Float64Array(pool.buffer, block.offset, 3)[1], 2.5);
+ * assert.equal(block.f64, block.f64);
+ * block.free();
+ * assert.throws(() => block.f64);
+ * ```
+ */
+export class Block {
+  #pool: Pool;
+  #offset: number;
+  #length: number;
+  #align: number;
+  #live = true;
+  #u8: Uint8Array | undefined = undefined;
+  #f64: Float64Array | undefined = undefined;
+
+  private constructor(pool: Pool, offset: number, length: number, align: number) {
+    this.#pool = pool;
+    this.#offset = offset;
+    this.#length = length;
+    this.#align = align;
+  }
+
+  /** Byte offset of the payload in the pool's buffer, a multiple of the block's alignment. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Payload bytes, exactly as requested. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** The alignment the payload was allocated with. */
+  get align(): number {
+    return this.#align;
+  }
+
+  /** The pool this block belongs to. */
+  get pool(): Pool {
+    return this.#pool;
+  }
+
+  /** Whether the block is still allocated (not freed). */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /**
+   * The payload as bytes: a `Uint8Array` of exactly `length` elements.
+   *
+   * @throws {PoolError} `use-after-free` once the block is freed.
+   */
+  get u8(): Uint8Array {
+    return this.#u8 ??= new Uint8Array(this.#buffer("u8"), this.#offset, this.#length);
+  }
+
+  /**
+   * The payload as float64s: a `Float64Array` of `Math.floor(length / 8)` elements.
+   *
+   * @throws {PoolError} `use-after-free` once the block is freed.
+   */
+  get f64(): Float64Array {
+    return this.#f64 ??= new Float64Array(this.#buffer("f64"), this.#offset, this.#length >>> 3);
+  }
+
+  /**
+   * A new view of the payload as any typed array, with as many whole
+   * elements as fit in `length` bytes.
+   *
+   * @param ctor A typed-array constructor such as `Int32Array`.
+   * @returns A view of the payload (a new one on every call).
+   * @throws {TypeError} If `ctor` is not a typed-array constructor.
+   * @throws {RangeError} If the payload is not aligned for its elements.
+   * @throws {PoolError} `use-after-free` once the block is freed.
+   *
+   * @example A block as 32-bit integers
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const block = Pool.create(4096).allocate(10)!;
+   * assert.equal(block.view(Int32Array).length, 2);
+   * ```
+   */
+  view<T>(ctor: TypedArrayConstructor<T>): T {
+    const bytes = (ctor as { BYTES_PER_ELEMENT?: unknown } | null)?.BYTES_PER_ELEMENT;
+    if (typeof ctor !== "function" || typeof bytes !== "number") {
+      throw new TypeError(
+        `view() takes a typed-array constructor such as Int32Array, but got ${describe(ctor)}.`,
+      );
+    }
+    const buffer = this.#buffer("view()");
+    if (this.#offset % bytes !== 0) {
+      throw new RangeError(
+        `The block at offset ${this.#offset} is not aligned for ${ctor.name} (${bytes}-byte elements); allocate it with { align: ${bytes} }.`,
+      );
+    }
+    return new ctor(buffer, this.#offset, Math.floor(this.#length / bytes));
+  }
+
+  /**
+   * Frees the block; the same as `block.pool.deallocate(block)`.
+   *
+   * @throws {PoolError} `double-free` if it was freed already.
+   */
+  free(): void {
+    this.#pool.deallocate(this);
+  }
+
+  #buffer(what: string): ArrayBufferLike {
+    if (!this.#live) {
+      throw new PoolError(
+        "use-after-free",
+        `Cannot use ${what} of the block at offset ${this.#offset}: it was freed.`,
+      );
+    }
+    return this.#pool.buffer;
+  }
+
+  static {
+    createBlock = (pool, offset, length, align) => new Block(pool, offset, length, align);
+    retireBlock = (block) => {
+      block.#live = false;
+      block.#u8 = undefined;
+      block.#f64 = undefined;
+    };
+    moveBlock = (block, offset, length) => {
+      block.#offset = offset;
+      block.#length = length;
+      block.#u8 = undefined;
+      block.#f64 = undefined;
+    };
+  }
+}

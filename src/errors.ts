@@ -1,0 +1,56 @@
+/**
+ * The allocator's own error class.
+ *
+ * @module
+ */
+
+/**
+ * What went wrong, as a stable string to branch on:
+ *
+ * - `double-free`: the block was freed already.
+ * - `foreign-block`: the block belongs to another pool.
+ * - `use-after-free`: a freed block's views were touched.
+ * - `invalid-offset`: a raw offset is not the payload of a live block.
+ * - `corrupt`: the pool's own bookkeeping does not add up (see `Pool.check`).
+ * - `no-pool`: a module-level function was called before `initPool`.
+ */
+export type PoolErrorCode =
+  | "double-free"
+  | "foreign-block"
+  | "use-after-free"
+  | "invalid-offset"
+  | "corrupt"
+  | "no-pool";
+
+/**
+ * Thrown for misuse of a pool or its blocks, and for a pool whose
+ * bookkeeping is damaged. Arguments of the wrong type or range throw the
+ * built-in `TypeError` and `RangeError` instead.
+ *
+ * @example Telling a double free apart from other errors
+ * ```ts
+ * import { Pool, PoolError } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = Pool.create(1024);
+ * const block = pool.allocate(16)!;
+ * block.free();
+ * assert.throws(() => block.free(), (e) => e instanceof PoolError && e.code === "double-free");
+ * ```
+ */
+export class PoolError extends Error {
+  /** Which misuse or damage this is. */
+  readonly code: PoolErrorCode;
+
+  /**
+   * Makes an error with a code and a message that says what happened.
+   *
+   * @param code Which misuse or damage this is.
+   * @param message A whole sentence for people.
+   */
+  constructor(code: PoolErrorCode, message: string) {
+    super(message);
+    this.name = "PoolError";
+    this.code = code;
+  }
+}

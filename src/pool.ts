@@ -1,0 +1,530 @@
+/**
+ * The `Pool` class: the public face of the allocator.
+ *
+ * @module
+ */
+
+import { Block, createBlock, moveBlock, retireBlock } from "./block.ts";
+import { checkPool } from "./check.ts";
+import { PoolError } from "./errors.ts";
+import {
+  ALIGN,
+  BLOCK_HEADER,
+  BYTES_USED_F64,
+  flCountFor,
+  FREE,
+  MAX_POOL_BYTES,
+  metadataBytes,
+  MIN_BLOCK,
+  NIL,
+  PREV_FREE,
+} from "./layout.ts";
+import { type PoolStats, readStats } from "./stats.ts";
+import { sizeOfHeader, Tlsf } from "./tlsf.ts";
+import { checkAlign, checkCount, describe } from "./validate.ts";
+
+/** Where in the buffer the pool lives; by default, all of it. */
+export interface PoolOptions {
+  /** First byte of the pool's range (rounded up to a multiple of 8). Default 0. */
+  byteOffset?: number;
+  /** Bytes in the pool's range (its end is rounded down to a multiple of 8). Default: to the buffer's end. */
+  byteLength?: number;
+}
+
+/** How `Pool.allocate` places and prepares a block. */
+export interface AllocateOptions {
+  /** Payload alignment in bytes: a power of two. Default 8; smaller values get 8. */
+  align?: number;
+  /** Fill the payload with zeros. Default false: memory is handed back as it was. */
+  zero?: boolean;
+}
+
+/** One block as `Pool.blocks()` reports it. */
+export interface BlockInfo {
+  /** Byte offset in the buffer where the block (its header) starts. */
+  start: number;
+  /** Byte offset in the buffer of the block's payload. */
+  offset: number;
+  /** Whole bytes of the block: header, payload and padding. */
+  size: number;
+  /** Whether the block is free. */
+  free: boolean;
+}
+
+/**
+ * A memory pool over an `ArrayBuffer` or `SharedArrayBuffer`: allocate and
+ * free blocks of its bytes as `malloc` does, in constant time, without
+ * making garbage. Everything the allocator knows is kept inside the pool's
+ * own bytes.
+ *
+ * | operation | cost |
+ * | --- | --- |
+ * | `allocate`, `alloc` | O(1); O(free blocks in one size class) only when it would otherwise fail |
+ * | `deallocate`, `free` | O(1) |
+ * | `resize` | O(1) in place; O(length) when the block moves |
+ * | `bytesUsed`, `bytesFree` | O(1) |
+ * | `largestFreeBlock` | O(1); once after the largest free block was taken, O(free blocks in its size class) |
+ * | `stats` | as `largestFreeBlock` |
+ * | `blocks`, `check` | O(blocks) |
+ *
+ * @example Allocating, writing, freeing
+ * ```ts
+ * import { Pool } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = Pool.create(64 * 1024);
+ * const samples = pool.allocate(128 * 8)!;
+ * samples.f64.fill(0.5);
+ * assert.equal(samples.length, 1024);
+ * samples.free();
+ * assert.equal(pool.bytesUsed(), 0);
+ * ```
+ */
+export class Pool {
+  readonly #buffer: ArrayBuffer | SharedArrayBuffer;
+  readonly #tlsf: Tlsf;
+  readonly #metadata: number;
+
+  /**
+   * Formats `buffer` (or the range `options` names) as one empty pool.
+   *
+   * @param buffer The memory to manage; a `WebAssembly.Memory`'s `buffer` works too.
+   * @param options The range of `buffer` to manage.
+   * @throws {TypeError} If `buffer` is not an `ArrayBuffer` or `SharedArrayBuffer`.
+   * @throws {RangeError} If the range is outside the buffer, larger than 4 GiB, or
+   * too small for the pool's metadata and one smallest block.
+   */
+  constructor(buffer: ArrayBuffer | SharedArrayBuffer, options: PoolOptions = {}) {
+    if (!isBuffer(buffer)) {
+      throw new TypeError(
+        `A pool needs an ArrayBuffer or SharedArrayBuffer, but got ${describe(buffer)}.`,
+      );
+    }
+    const byteOffset = options.byteOffset ?? 0;
+    checkCount(byteOffset, "byteOffset");
+    if (byteOffset > buffer.byteLength) {
+      throw new RangeError(
+        `byteOffset ${byteOffset} is past the end of the ${buffer.byteLength}-byte buffer.`,
+      );
+    }
+    const byteLength = options.byteLength ?? buffer.byteLength - byteOffset;
+    checkCount(byteLength, "byteLength");
+    if (byteOffset + byteLength > buffer.byteLength) {
+      throw new RangeError(
+        `The range of ${byteLength} bytes at ${byteOffset} does not fit in the ${buffer.byteLength}-byte buffer.`,
+      );
+    }
+    const start = Math.ceil(byteOffset / ALIGN) * ALIGN;
+    const size = Math.max(0, Math.floor((byteOffset + byteLength) / ALIGN) * ALIGN - start);
+    if (size > MAX_POOL_BYTES) {
+      throw new RangeError(
+        `A pool spans at most 4 GiB (${MAX_POOL_BYTES} bytes), but the range has ${size}; pass a smaller byteLength.`,
+      );
+    }
+    const flCount = flCountFor(size);
+    const needed = metadataBytes(flCount) + MIN_BLOCK;
+    if (size < needed) {
+      throw new RangeError(
+        `A pool needs at least ${needed} bytes (8-byte aligned) for its metadata and one block, but the range has ${size}.`,
+      );
+    }
+    this.#buffer = buffer;
+    this.#tlsf = new Tlsf(buffer, start, size, flCount, true);
+    this.#metadata = metadataBytes(flCount);
+  }
+
+  /**
+   * Makes a pool over a new `ArrayBuffer` of `byteLength` bytes.
+   *
+   * @param byteLength The pool's size in bytes.
+   * @returns The new, empty pool.
+   * @throws {RangeError} If `byteLength` is too small for a pool or above 4 GiB.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(1 << 20);
+   * assert.equal(pool.buffer.byteLength, 1 << 20);
+   * ```
+   */
+  static create(byteLength: number): Pool {
+    checkCount(byteLength, "byteLength");
+    if (byteLength > MAX_POOL_BYTES) {
+      throw new RangeError(`A pool spans at most 4 GiB, but ${byteLength} bytes were asked for.`);
+    }
+    return new Pool(new ArrayBuffer(byteLength));
+  }
+
+  /** The buffer the pool manages. */
+  get buffer(): ArrayBuffer | SharedArrayBuffer {
+    return this.#buffer;
+  }
+
+  /** Byte offset in `buffer` where the pool's range starts. */
+  get byteOffset(): number {
+    return this.#tlsf.base;
+  }
+
+  /** Bytes in the pool's range: metadata plus every block. */
+  get byteLength(): number {
+    return this.#tlsf.end + BLOCK_HEADER;
+  }
+
+  // ── handles ───────────────────────────────────────────────────────────────
+
+  /**
+   * Allocates a block of `size` bytes.
+   *
+   * @param size Payload bytes; 0 gives a valid empty block.
+   * @param options Alignment and zero-filling.
+   * @returns The block, or `null` when no free block can hold `size` bytes.
+   * @throws {TypeError} If `size` or `options.align` is not a number.
+   * @throws {RangeError} If `size` is not a whole number from 0 to 2^53 - 1, or
+   * `options.align` is not a power of two.
+   *
+   * @example A zeroed, 64-byte aligned block
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const block = pool.allocate(100, { align: 64, zero: true })!;
+   * assert.equal(block.offset % 64, 0);
+   * assert.ok(block.u8.every((byte) => byte === 0));
+   * assert.equal(pool.allocate(10_000), null);
+   * ```
+   */
+  allocate(size: number, options?: AllocateOptions): Block | null {
+    checkCount(size, "size");
+    let align = ALIGN;
+    if (options?.align !== undefined) {
+      checkAlign(options.align);
+      align = Math.max(options.align, ALIGN);
+    }
+    const tlsf = this.#tlsf;
+    const b = tlsf.allocate(size, align);
+    if (b === NIL) return null;
+    const offset = tlsf.base + b + BLOCK_HEADER;
+    if (options?.zero) new Uint8Array(this.#buffer, offset, size).fill(0);
+    return createBlock(this, offset, size, align);
+  }
+
+  /**
+   * Frees a block, merging it at once with the free blocks beside it.
+   *
+   * @param block A block this pool allocated.
+   * @throws {TypeError} If `block` is not a `Block`.
+   * @throws {PoolError} `foreign-block` if another pool allocated it,
+   * `double-free` if it was freed already.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const before = pool.largestFreeBlock();
+   * pool.deallocate(pool.allocate(100)!);
+   * assert.equal(pool.largestFreeBlock(), before);
+   * ```
+   */
+  deallocate(block: Block): void {
+    this.#checkOwn(block, "deallocate");
+    this.#tlsf.free(block.offset - this.#tlsf.base - BLOCK_HEADER);
+    retireBlock(block);
+  }
+
+  /**
+   * Grows or shrinks a block to `newLength` bytes: in place when the block
+   * after it allows, otherwise by moving it (its contents are kept up to the
+   * smaller length). The same `Block` is updated; its views are made anew.
+   *
+   * @param block A live block of this pool.
+   * @param newLength The new payload length.
+   * @returns `true`, or `false` (and nothing changed) when the pool cannot hold `newLength`.
+   * @throws {TypeError} If `block` is not a `Block` or `newLength` not a number.
+   * @throws {RangeError} If `newLength` is not a whole number from 0 to 2^53 - 1.
+   * @throws {PoolError} `foreign-block` or `double-free` as for `deallocate`.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const block = pool.allocate(8)!;
+   * block.f64[0] = 42;
+   * assert.ok(pool.resize(block, 800));
+   * assert.equal(block.f64.length, 100);
+   * assert.equal(block.f64[0], 42);
+   * assert.equal(pool.resize(block, 1 << 20), false);
+   * ```
+   */
+  resize(block: Block, newLength: number): boolean {
+    this.#checkOwn(block, "resize");
+    checkCount(newLength, "newLength");
+    const tlsf = this.#tlsf;
+    const b = tlsf.resize(block.offset - tlsf.base - BLOCK_HEADER, newLength, block.align);
+    if (b === NIL) return false;
+    moveBlock(block, tlsf.base + b + BLOCK_HEADER, newLength);
+    return true;
+  }
+
+  #checkOwn(block: Block, op: string): void {
+    if (!(block instanceof Block)) {
+      throw new TypeError(`${op}() takes a Block from Pool.allocate, but got ${describe(block)}.`);
+    }
+    if (block.pool !== this) {
+      throw new PoolError(
+        "foreign-block",
+        `Cannot ${op} the block at offset ${block.offset}: it belongs to another pool.`,
+      );
+    }
+    if (!block.live) {
+      throw new PoolError(
+        "double-free",
+        `Cannot ${op} the block at offset ${block.offset}: it was freed already.`,
+      );
+    }
+  }
+
+  // ── raw offsets ───────────────────────────────────────────────────────────
+
+  /**
+   * Allocates without making a handle: the garbage-free path for hot loops
+   * and for memory shared with WebAssembly.
+   *
+   * @param size Payload bytes.
+   * @param align Payload alignment, a power of two (default 8).
+   * @returns The payload's byte offset in the buffer, or 0 when no free block
+   * can hold `size` bytes (a payload is never at 0).
+   * @throws {TypeError} If `size` or `align` is not a number.
+   * @throws {RangeError} If `size` is not a whole number from 0 to 2^53 - 1 or
+   * `align` is not a power of two.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const offset = pool.alloc(24);
+   * new Float64Array(pool.buffer, offset, 3).fill(1);
+   * assert.equal(pool.sizeOf(offset), 28);
+   * pool.free(offset);
+   * ```
+   */
+  alloc(size: number, align: number = ALIGN): number {
+    checkCount(size, "size");
+    if (align !== ALIGN) checkAlign(align);
+    const tlsf = this.#tlsf;
+    const b = tlsf.allocate(size, align);
+    return b === NIL ? 0 : tlsf.base + b + BLOCK_HEADER;
+  }
+
+  /**
+   * Frees the block whose payload is at `offset`.
+   *
+   * It detects, in constant time: an offset that is outside the pool's
+   * blocks or not 8-byte aligned like every payload, a block that is free
+   * (freeing twice, until the memory is handed out again), and a header
+   * whose size is impossible or disagrees with the next block's flags. It
+   * cannot tell a stale offset whose memory was handed out again, nor an
+   * offset inside a payload whose preceding 4 bytes happen to look like a
+   * live header: keep to the handle API when such mistakes are possible.
+   *
+   * @param offset A payload offset that `alloc` returned.
+   * @throws {TypeError} If `offset` is not a number.
+   * @throws {PoolError} `invalid-offset` if `offset` is not a live block's
+   * payload, `double-free` if that block is free already.
+   */
+  free(offset: number): void {
+    this.#tlsf.free(this.#liveBlockAt(offset, "free"));
+  }
+
+  /**
+   * Usable bytes of the block whose payload is at `offset`: at least what
+   * was asked for, often a few bytes more.
+   *
+   * @param offset A payload offset that `alloc` returned.
+   * @returns The payload's capacity in bytes.
+   * @throws {TypeError} If `offset` is not a number.
+   * @throws {PoolError} As `free` does, for an offset that is not a live block.
+   */
+  sizeOf(offset: number): number {
+    const b = this.#liveBlockAt(offset, "sizeOf");
+    return sizeOfHeader(this.#tlsf.u32[b >>> 2]!) - BLOCK_HEADER;
+  }
+
+  #liveBlockAt(offset: number, op: string): number {
+    if (typeof offset !== "number") {
+      throw new TypeError(`${op}() takes a payload offset, but got ${describe(offset)}.`);
+    }
+    const { u32, first, end, base } = this.#tlsf;
+    const b = offset - base - BLOCK_HEADER;
+    // Every block starts 4 bytes past a multiple of 8 (its payload is on 8).
+    if (!(b >= first && b < end && b % ALIGN === BLOCK_HEADER)) {
+      throw new PoolError(
+        "invalid-offset",
+        `Cannot ${op} offset ${offset}: no block's payload is there.`,
+      );
+    }
+    const h = u32[b >>> 2]!;
+    if (h & FREE) {
+      throw new PoolError(
+        "double-free",
+        `Cannot ${op} offset ${offset}: that block is free (was it freed already?).`,
+      );
+    }
+    const size = sizeOfHeader(h);
+    if (size < MIN_BLOCK || b + size > end || (u32[(b + size) >>> 2]! & PREV_FREE)) {
+      throw new PoolError(
+        "invalid-offset",
+        `Cannot ${op} offset ${offset}: it is not the payload of a live block.`,
+      );
+    }
+    return b;
+  }
+
+  // ── the pool's state ──────────────────────────────────────────────────────
+
+  /**
+   * Bytes held by live blocks, each counted whole (header, payload, padding).
+   *
+   * @returns The bytes in use.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * pool.allocate(32);
+   * assert.equal(pool.bytesUsed(), 40);
+   * ```
+   */
+  bytesUsed(): number {
+    return this.#tlsf.f64[BYTES_USED_F64]!;
+  }
+
+  /**
+   * Bytes in free blocks, counted whole. `bytesUsed() + bytesFree()` plus
+   * the pool's fixed metadata (`stats().metadataBytes`) is always
+   * `byteLength`.
+   *
+   * @returns The free bytes.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const { metadataBytes } = pool.stats();
+   * assert.equal(pool.bytesUsed() + pool.bytesFree() + metadataBytes, 4096);
+   * ```
+   */
+  bytesFree(): number {
+    return this.byteLength - this.#metadata - this.bytesUsed();
+  }
+
+  /**
+   * The largest `size` for which `allocate(size)` succeeds right now (at the
+   * default alignment); 0 when no block is free at all.
+   *
+   * @returns Payload bytes of the largest free block.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const largest = pool.largestFreeBlock();
+   * assert.equal(pool.allocate(largest + 1), null);
+   * assert.notEqual(pool.allocate(largest), null);
+   * ```
+   */
+  largestFreeBlock(): number {
+    const largest = this.#tlsf.largestFree();
+    return largest >= MIN_BLOCK ? largest - BLOCK_HEADER : 0;
+  }
+
+  /**
+   * Everything the pool counts, read at once.
+   *
+   * @returns A snapshot of the pool's counters.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * pool.allocate(100);
+   * const stats = pool.stats();
+   * assert.equal(stats.liveBlocks, 1);
+   * assert.equal(stats.allocations, 1);
+   * ```
+   */
+  stats(): PoolStats {
+    return readStats(this.#tlsf, this.#metadata, this.largestFreeBlock());
+  }
+
+  /**
+   * Every block in address order, free and used, for pictures and
+   * debugging. The pool must not change while this is iterated.
+   *
+   * @returns An iterator of block descriptions.
+   * @throws {PoolError} `corrupt` if a block's size makes the walk impossible.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * pool.allocate(100);
+   * assert.deepEqual([...pool.blocks()].map((b) => b.free), [false, true]);
+   * ```
+   */
+  *blocks(): IterableIterator<BlockInfo> {
+    const { u32, first, end, base } = this.#tlsf;
+    for (let b = first; b < end;) {
+      const h = u32[b >>> 2]!;
+      const size = sizeOfHeader(h);
+      if (size < MIN_BLOCK || b + size > end) {
+        throw new PoolError("corrupt", `The block at ${base + b} has an impossible size, ${size}.`);
+      }
+      yield { start: base + b, offset: base + b + BLOCK_HEADER, size, free: (h & FREE) !== 0 };
+      b += size;
+    }
+  }
+
+  /**
+   * Verifies every invariant of the pool's layout: block sizes add up to the
+   * pool, no two free blocks touch, free lists and bitmaps agree with the
+   * blocks, and the counters agree with what the blocks say.
+   *
+   * @throws {PoolError} `corrupt`, describing the first violation found.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   *
+   * const pool = Pool.create(4096);
+   * pool.allocate(100);
+   * pool.check();
+   * ```
+   */
+  check(): void {
+    checkPool(this.#tlsf);
+  }
+}
+
+function isBuffer(value: unknown): value is ArrayBuffer | SharedArrayBuffer {
+  return value instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer);
+}
