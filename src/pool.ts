@@ -7,20 +7,17 @@
 import { Block, createBlock, moveBlock, retireBlock } from "./block.ts";
 import { checkPool } from "./check.ts";
 import { PoolError } from "./errors.ts";
+import { type PoolStats, readStats } from "./stats.ts";
 import {
-  ALIGN,
-  BLOCK_HEADER,
-  BYTES_USED_F64,
-  flCountFor,
-  FREE,
+  Flag,
+  HeaderWord,
   MAX_POOL_BYTES,
   metadataBytes,
-  MIN_BLOCK,
-  NIL,
-  PREV_FREE,
-} from "./layout.ts";
-import { type PoolStats, readStats } from "./stats.ts";
-import { sizeOfHeader, Tlsf } from "./tlsf.ts";
+  rowsFor,
+  Size,
+  Status,
+  Tlsf,
+} from "./tlsf.ts";
 import { checkAlign, checkCount, describe } from "./validate.ts";
 
 /** Where in the buffer the pool lives; by default, all of it. */
@@ -83,7 +80,6 @@ export interface BlockInfo {
 export class Pool {
   readonly #buffer: ArrayBuffer | SharedArrayBuffer;
   readonly #tlsf: Tlsf;
-  readonly #metadata: number;
 
   /**
    * Formats `buffer` (or the range `options` names) as one empty pool.
@@ -114,23 +110,25 @@ export class Pool {
         `The range of ${byteLength} bytes at ${byteOffset} does not fit in the ${buffer.byteLength}-byte buffer.`,
       );
     }
-    const start = Math.ceil(byteOffset / ALIGN) * ALIGN;
-    const size = Math.max(0, Math.floor((byteOffset + byteLength) / ALIGN) * ALIGN - start);
+    const start = Math.ceil(byteOffset / Size.Align) * Size.Align;
+    const size = Math.max(
+      0,
+      Math.floor((byteOffset + byteLength) / Size.Align) * Size.Align - start,
+    );
     if (size > MAX_POOL_BYTES) {
       throw new RangeError(
         `A pool spans at most 4 GiB (${MAX_POOL_BYTES} bytes), but the range has ${size}; pass a smaller byteLength.`,
       );
     }
-    const flCount = flCountFor(size);
-    const needed = metadataBytes(flCount) + MIN_BLOCK;
+    const rows = rowsFor(size);
+    const needed = metadataBytes(rows) + Size.MinBlock;
     if (size < needed) {
       throw new RangeError(
         `A pool needs at least ${needed} bytes (8-byte aligned) for its metadata and one block, but the range has ${size}.`,
       );
     }
     this.#buffer = buffer;
-    this.#tlsf = new Tlsf(buffer, start, size, flCount, true);
-    this.#metadata = metadataBytes(flCount);
+    this.#tlsf = new Tlsf(buffer, start, size, rows);
   }
 
   /**
@@ -169,7 +167,7 @@ export class Pool {
 
   /** Bytes in the pool's range: metadata plus every block. */
   get byteLength(): number {
-    return this.#tlsf.end + BLOCK_HEADER;
+    return this.#tlsf.end + Size.Word;
   }
 
   // ── handles ───────────────────────────────────────────────────────────────
@@ -198,15 +196,13 @@ export class Pool {
    */
   allocate(size: number, options?: AllocateOptions): Block | null {
     checkCount(size, "size");
-    let align = ALIGN;
+    let align: number = Size.Align;
     if (options?.align !== undefined) {
       checkAlign(options.align);
-      align = Math.max(options.align, ALIGN);
+      align = Math.max(options.align, Size.Align);
     }
-    const tlsf = this.#tlsf;
-    const b = tlsf.allocate(size, align);
-    if (b === NIL) return null;
-    const offset = tlsf.base + b + BLOCK_HEADER;
+    const offset = this.#tlsf.allocate(size, align);
+    if (offset === 0) return null;
     if (options?.zero) new Uint8Array(this.#buffer, offset, size).fill(0);
     return createBlock(this, offset, size, align);
   }
@@ -232,7 +228,7 @@ export class Pool {
    */
   deallocate(block: Block): void {
     this.#checkOwn(block, "deallocate");
-    this.#tlsf.free(block.offset - this.#tlsf.base - BLOCK_HEADER);
+    this.#tlsf.free(block.offset);
     retireBlock(block);
   }
 
@@ -265,10 +261,9 @@ export class Pool {
   resize(block: Block, newLength: number): boolean {
     this.#checkOwn(block, "resize");
     checkCount(newLength, "newLength");
-    const tlsf = this.#tlsf;
-    const b = tlsf.resize(block.offset - tlsf.base - BLOCK_HEADER, newLength, block.align);
-    if (b === NIL) return false;
-    moveBlock(block, tlsf.base + b + BLOCK_HEADER, newLength);
+    const offset = this.#tlsf.resize(block.offset, newLength, block.align);
+    if (offset === 0) return false;
+    moveBlock(block, offset, newLength);
     return true;
   }
 
@@ -316,12 +311,13 @@ export class Pool {
    * pool.free(offset);
    * ```
    */
-  alloc(size: number, align: number = ALIGN): number {
-    checkCount(size, "size");
-    if (align !== ALIGN) checkAlign(align);
-    const tlsf = this.#tlsf;
-    const b = tlsf.allocate(size, align);
-    return b === NIL ? 0 : tlsf.base + b + BLOCK_HEADER;
+  alloc(size: number, align?: number): number {
+    // One comparison admits every size below 2^32 with the default alignment.
+    if (size >>> 0 !== size || align !== undefined) {
+      checkCount(size, "size");
+      if (align !== undefined) checkAlign(align);
+    }
+    return this.#tlsf.allocate(size, align);
   }
 
   /**
@@ -341,7 +337,7 @@ export class Pool {
    * payload, `double-free` if that block is free already.
    */
   free(offset: number): void {
-    this.#tlsf.free(this.#liveBlockAt(offset, "free"));
+    if (this.#tlsf.free(offset) < 0) this.#badOffset(offset, "free");
   }
 
   /**
@@ -352,40 +348,36 @@ export class Pool {
    * @returns The payload's capacity in bytes.
    * @throws {TypeError} If `offset` is not a number.
    * @throws {PoolError} As `free` does, for an offset that is not a live block.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * assert.equal(pool.sizeOf(pool.alloc(13)), 20);
+   * ```
    */
   sizeOf(offset: number): number {
-    const b = this.#liveBlockAt(offset, "sizeOf");
-    return sizeOfHeader(this.#tlsf.u32[b >>> 2]!) - BLOCK_HEADER;
+    const usable = this.#tlsf.liveBlock(offset);
+    if (usable < 0) this.#badOffset(offset, "sizeOf");
+    return usable;
   }
 
-  #liveBlockAt(offset: number, op: string): number {
+  #badOffset(offset: unknown, op: string): never {
     if (typeof offset !== "number") {
       throw new TypeError(`${op}() takes a payload offset, but got ${describe(offset)}.`);
     }
-    const { u32, first, end, base } = this.#tlsf;
-    const b = offset - base - BLOCK_HEADER;
-    // Every block starts 4 bytes past a multiple of 8 (its payload is on 8).
-    if (!(b >= first && b < end && b % ALIGN === BLOCK_HEADER)) {
-      throw new PoolError(
-        "invalid-offset",
-        `Cannot ${op} offset ${offset}: no block's payload is there.`,
-      );
-    }
-    const h = u32[b >>> 2]!;
-    if (h & FREE) {
+    if (this.#tlsf.liveBlock(offset) === Status.FreeBlock) {
       throw new PoolError(
         "double-free",
         `Cannot ${op} offset ${offset}: that block is free (was it freed already?).`,
       );
     }
-    const size = sizeOfHeader(h);
-    if (size < MIN_BLOCK || b + size > end || (u32[(b + size) >>> 2]! & PREV_FREE)) {
-      throw new PoolError(
-        "invalid-offset",
-        `Cannot ${op} offset ${offset}: it is not the payload of a live block.`,
-      );
-    }
-    return b;
+    throw new PoolError(
+      "invalid-offset",
+      `Cannot ${op} offset ${offset}: it is not the payload of a live block.`,
+    );
   }
 
   // ── the pool's state ──────────────────────────────────────────────────────
@@ -406,7 +398,7 @@ export class Pool {
    * ```
    */
   bytesUsed(): number {
-    return this.#tlsf.f64[BYTES_USED_F64]!;
+    return this.#tlsf.u32[HeaderWord.BytesUsed]!;
   }
 
   /**
@@ -427,7 +419,7 @@ export class Pool {
    * ```
    */
   bytesFree(): number {
-    return this.byteLength - this.#metadata - this.bytesUsed();
+    return this.byteLength - this.#tlsf.metadataBytes - this.bytesUsed();
   }
 
   /**
@@ -449,7 +441,7 @@ export class Pool {
    */
   largestFreeBlock(): number {
     const largest = this.#tlsf.largestFree();
-    return largest >= MIN_BLOCK ? largest - BLOCK_HEADER : 0;
+    return largest >= Size.MinBlock ? largest - Size.BlockHeader : 0;
   }
 
   /**
@@ -470,7 +462,7 @@ export class Pool {
    * ```
    */
   stats(): PoolStats {
-    return readStats(this.#tlsf, this.#metadata, this.largestFreeBlock());
+    return readStats(this.#tlsf, this.largestFreeBlock());
   }
 
   /**
@@ -491,14 +483,15 @@ export class Pool {
    * ```
    */
   *blocks(): IterableIterator<BlockInfo> {
-    const { u32, first, end, base } = this.#tlsf;
+    const tlsf = this.#tlsf;
+    const { u32, first, end, base } = tlsf;
     for (let b = first; b < end;) {
-      const h = u32[b >>> 2]!;
-      const size = sizeOfHeader(h);
-      if (size < MIN_BLOCK || b + size > end) {
+      const size = tlsf.sizeAt(b);
+      if (size < Size.MinBlock || b + size > end) {
         throw new PoolError("corrupt", `The block at ${base + b} has an impossible size, ${size}.`);
       }
-      yield { start: base + b, offset: base + b + BLOCK_HEADER, size, free: (h & FREE) !== 0 };
+      const free = (u32[b >>> 2]! & Flag.Free) !== 0;
+      yield { start: base + b, offset: base + b + Size.BlockHeader, size, free };
       b += size;
     }
   }

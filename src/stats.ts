@@ -4,16 +4,7 @@
  * @module
  */
 
-import {
-  ALLOCATIONS_F64,
-  BYTES_USED_F64,
-  FAILED_F64,
-  FREE_BLOCKS_WORD,
-  FREES_F64,
-  LIVE_BLOCKS_WORD,
-  PEAK_USED_F64,
-} from "./layout.ts";
-import type { Tlsf } from "./tlsf.ts";
+import { HeaderWord, Size, type Tlsf } from "./tlsf.ts";
 
 /** A pool's counters at one moment. */
 export interface PoolStats {
@@ -47,24 +38,25 @@ export interface PoolStats {
 }
 
 /** Reads a pool's counters into a new `PoolStats`. */
-export function readStats(tlsf: Tlsf, metadataBytes: number, largestFreeBlock: number): PoolStats {
-  const { u32, f64 } = tlsf;
-  const capacity = tlsf.end + 4;
-  const bytesUsed = f64[BYTES_USED_F64]!;
+export function readStats(tlsf: Tlsf, largestFreeBlock: number): PoolStats {
+  const { u32, metadataBytes } = tlsf;
+  const capacity = tlsf.end + Size.Word;
+  const bytesUsed = u32[HeaderWord.BytesUsed]!;
   const bytesFree = capacity - metadataBytes - bytesUsed;
-  const largestWhole = tlsf.largestFree();
+  const allocations = tlsf.counter(HeaderWord.AllocationsLow);
+  const frees = tlsf.counter(HeaderWord.FreesLow);
   return {
     capacity,
     metadataBytes,
     bytesUsed,
     bytesFree,
     largestFreeBlock,
-    liveBlocks: u32[LIVE_BLOCKS_WORD]!,
-    freeBlocks: u32[FREE_BLOCKS_WORD]! + (tlsf.topSize > 0 ? 1 : 0),
-    peakBytesUsed: f64[PEAK_USED_F64]!,
-    allocations: f64[ALLOCATIONS_F64]!,
-    frees: f64[FREES_F64]!,
-    failedAllocations: f64[FAILED_F64]!,
-    fragmentation: bytesFree > 0 ? 1 - largestWhole / bytesFree : 0,
+    liveBlocks: allocations - frees,
+    freeBlocks: u32[HeaderWord.FreeBlocks]! + (tlsf.topSize > 0 ? 1 : 0),
+    peakBytesUsed: u32[HeaderWord.PeakUsed]!,
+    allocations,
+    frees,
+    failedAllocations: tlsf.counter(HeaderWord.FailedLow),
+    fragmentation: bytesFree > 0 ? 1 - tlsf.largestFree() / bytesFree : 0,
   };
 }

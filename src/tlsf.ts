@@ -1,68 +1,200 @@
 /**
- * Two-level segregated fit over a pool's own bytes: the free lists, bitmaps,
- * the top block and the counters all live in the pool (see `layout.ts`), and
- * this class only holds typed-array views of them and the pool's geometry.
+ * Two-level segregated fit over a pool's own bytes, and the byte layout it
+ * reads. Free lists, bitmaps, the top block and the counters all live in the
+ * pool; the `Tlsf` class holds only typed-array views of them and the pool's
+ * geometry. `docs/layout.md` draws the same picture at more length.
  *
- * Offsets here are relative to the pool's start. Callers validate arguments;
- * nothing in this file throws.
+ * Offsets inside the pool are relative to its start and kept in 32-bit
+ * words, so a pool spans at most 4 GiB. The public methods speak in absolute
+ * payload offsets (the `Block.offset` users see); callers validate
+ * arguments, and nothing here throws.
+ *
+ * The layout lives in `const enum`s in this file because the compiler
+ * replaces their members with literals here, and the hot paths below must
+ * not pay a module-variable load for every field they touch.
  *
  * @module
  */
 
-import {
-  ALIGN,
-  ALIGN_LOG2,
-  ALLOCATIONS_F64,
-  binHeadsWord,
-  BLOCK_HEADER,
-  BYTES_USED_F64,
-  END_WORD,
-  FAILED_F64,
-  FIRST_WORD,
-  firstBlockOffset,
-  FL_BITMAP_WORD,
-  FL_COUNT_WORD,
-  FLAG_BITS,
-  FOOTER_FROM_END,
-  FREE,
-  FREE_BLOCKS_WORD,
-  FREES_F64,
-  LARGEST_UNKNOWN,
-  LARGEST_WORD,
-  LIVE_BLOCKS_WORD,
-  MAGIC,
-  MAGIC_WORD,
-  MIN_BLOCK,
-  MIN_PAYLOAD,
-  NEXT_FREE,
-  NIL,
-  PEAK_USED_F64,
-  PREV_FREE,
-  PREV_FREE_LINK,
-  SENTINEL,
-  SL_BITMAPS_WORD,
-  SL_COUNT,
-  SL_LOG2,
-  SMALL_LIMIT,
-  SMALL_LIMIT_LOG2,
-  TOP_WORD,
-  VERSION,
-  VERSION_WORD,
-} from "./layout.ts";
+// ── layout ────────────────────────────────────────────────────────────────
+//
+// pool:  ┌─────────────┬───────────┬─────────────┬───────┬───────┬─────┬──────────┐
+//        │ pool header │ sl bitmap │ bin heads   │ block │ block │ ... │ sentinel │
+//        │ (80 bytes)  │ per row   │ 32 per row  │       │       │     │ (4 bytes)│
+//        └─────────────┴───────────┴─────────────┴───────┴───────┴─────┴──────────┘
+//        0             80                        first                 end
+//
+// Every block starts 4 bytes past a multiple of 8, so its payload is 8-aligned.
+//
+// used block:  ┌──────────────────────┬─────────────────────────────────────┐
+//              │ size | flags   (u32) │ payload ...                         │
+//              └──────────────────────┴─────────────────────────────────────┘
+//              b                      b+4                                 b+size
+//
+// free block:  ┌──────────────────────┬───────────┬───────────┬─────┬───────────────┐
+//              │ size | Free    (u32) │ next free │ prev free │ ... │ size (footer) │
+//              └──────────────────────┴───────────┴───────────┴─────┴───────────────┘
+//              b                      b+4         b+8               b+size-4
+//
+// The top block is the free block that ends at the sentinel. It is in no
+// bin and has no footer: allocation takes from it only when no bin can.
+
+/** Sizes and alignments, in bytes. */
+export const enum Size {
+  /** One header field. */
+  Word = 4,
+  /** Payload alignment: a Float64Array view of any payload works. */
+  Align = 8,
+  /** log2 of Align. */
+  AlignLog2 = 3,
+  /** The header in front of every payload. */
+  BlockHeader = 4,
+  /** The smallest block: header, two free-list links and a footer. */
+  MinBlock = 16,
+  /** Payload bytes the smallest block holds. */
+  MinPayload = 12,
+  /** The fixed pool header, before the bitmaps and bin heads. */
+  PoolHeader = 80,
+}
+
+/** Flags in the low bits of a block header, which block sizes (multiples of 8) leave free. */
+export const enum Flag {
+  /** This block is free. */
+  Free = 1,
+  /** The block just before this one is free, so its footer is valid. */
+  PrevFree = 2,
+  /** Every flag bit. */
+  Mask = 7,
+}
+
+/** Byte offsets of the fields of a free block. */
+export const enum FreeField {
+  /** The next block in this block's free list (Nil at the end). */
+  Next = 4,
+  /** The previous block in this block's free list (Nil at the head). */
+  Prev = 8,
+  /** The footer, a copy of the size, counted back from the block's end. */
+  FooterFromEnd = 4,
+}
+
+/** The pool header's 32-bit fields: indices into a Uint32Array over the pool. */
+export const enum HeaderWord {
+  /** "MMA1": marks a formatted pool. */
+  Magic = 0,
+  /** Layout version, bumped whenever this layout changes. */
+  Version = 1,
+  /** Offset of the end sentinel; the pool is End + 4 bytes long. */
+  End = 2,
+  /** Offset of the top block (End when the top block is empty). */
+  Top = 3,
+  /** Rows of bins (first-level size classes). */
+  FlCount = 4,
+  /** Bit `fl` is set when row `fl` has a non-empty bin. */
+  FlBitmap = 5,
+  /** Size of the largest block in the bins: 0 if none, or Value.LargestUnknown. */
+  Largest = 6,
+  /** Number of free blocks in the bins (the top block is not one of them). */
+  FreeBlocks = 7,
+  /** Offset of the first block; all before it is metadata. */
+  First = 8,
+  /** Zero; kept for the worker-shared pools to come. */
+  Reserved = 9,
+  /** Bytes of live blocks, counted whole (below 2^32, as the pool is). */
+  BytesUsed = 10,
+  /** The highest BytesUsed so far. */
+  PeakUsed = 11,
+  /** Successful allocations, low 32 bits. */
+  AllocationsLow = 12,
+  /** Successful allocations, high bits: a counter can pass 2^32 in minutes. */
+  AllocationsHigh = 13,
+  /** Frees, low 32 bits. */
+  FreesLow = 14,
+  /** Frees, high bits. */
+  FreesHigh = 15,
+  /** Allocations that found no room, low 32 bits. */
+  FailedLow = 16,
+  /** Allocations that found no room, high bits. */
+  FailedHigh = 17,
+  /** Zero, to round the fixed header to 80 bytes. */
+  Padding = 18,
+  /** The second-level bitmaps, one word per row, follow the fixed header. */
+  SlBitmaps = Size.PoolHeader / Size.Word,
+}
+
+/** Size classes: row 0 has one exact bin per 8 bytes; each row above splits a power of two. */
+export const enum Bins {
+  /** log2 of the bins in a row. */
+  SlLog2 = 5,
+  /** Bins in a row. */
+  SlCount = 32,
+  /** Sizes below this are in row 0. */
+  SmallLimit = 256,
+  /** log2 of SmallLimit. */
+  SmallLimitLog2 = 8,
+}
+
+/** Special values of fields. */
+export const enum Value {
+  /** "No block" in a link: offset 0 is the pool header, never a block. */
+  Nil = 0,
+  /** HeaderWord.Magic of a formatted pool: "MMA1" in little-endian ASCII. */
+  Magic = 0x31414d4d,
+  /** HeaderWord.Version of this layout. */
+  Version = 1,
+  /** HeaderWord.Largest when it must be found again; above every real size. */
+  LargestUnknown = 0xffffffff,
+  /** The end sentinel's header: size 0 and used, so no merge crosses it. */
+  Sentinel = 0,
+}
+
+/** What `Tlsf.liveBlock` says of an offset. */
+export const enum Status {
+  /** Not the payload of any block. */
+  NotABlock = -1,
+  /** The payload of a free block. */
+  FreeBlock = -2,
+}
+
+/** The largest pool: offsets live in 32-bit words. */
+export const MAX_POOL_BYTES = 2 ** 32;
+
+/** First-level row of a block size (up to 2^32 - 1). */
+function rowOf(size: number): number {
+  return size < Bins.SmallLimit ? 0 : 31 - Math.clz32(size) - Bins.SmallLimitLog2 + 1;
+}
+
+/** Rows of bins a pool of `poolBytes` needs: enough for its largest possible block. */
+export function rowsFor(poolBytes: number): number {
+  return rowOf(Math.min(poolBytes, MAX_POOL_BYTES - Size.Align)) + 1;
+}
+
+/**
+ * Offset of the first block of a pool with `rows` rows: the end of the
+ * metadata, moved on so that the first payload lands on Size.Align.
+ */
+export function firstBlockOffset(rows: number): number {
+  const metaEnd = (HeaderWord.SlBitmaps + rows + rows * Bins.SlCount) * Size.Word;
+  return metaEnd + ((Size.BlockHeader - metaEnd) & (Size.Align - 1));
+}
+
+/** Metadata bytes of a pool with `rows` rows: header, bitmaps, bin heads, sentinel. */
+export function metadataBytes(rows: number): number {
+  return firstBlockOffset(rows) + Size.Word;
+}
 
 /** Whole size of a block from its header word. */
-export function sizeOfHeader(header: number): number {
-  return (header & ~FLAG_BITS) >>> 0;
+function sizeOf(header: number): number {
+  return (header & ~Flag.Mask) >>> 0;
 }
 
-/** Whole block size that holds `size` payload bytes (size at most 2^32 - 12). */
-export function blockSizeFor(size: number): number {
-  return size <= MIN_PAYLOAD
-    ? MIN_BLOCK
-    : ((size + BLOCK_HEADER + ALIGN - 1) >>> ALIGN_LOG2) * ALIGN;
+/** Whole size of a block that holds `size` payload bytes (size below 2^32 - 12). */
+function blockSizeFor(size: number): number {
+  return size <= Size.MinPayload
+    ? Size.MinBlock
+    : ((size + Size.BlockHeader + Size.Align - 1) >>> Size.AlignLog2) * Size.Align;
 }
 
-/** Lowest set bit's index of a non-zero 32-bit value. */
+/** Index of the lowest set bit of a non-zero 32-bit value. */
 function lowestBit(bits: number): number {
   return 31 - Math.clz32(bits & -bits);
 }
@@ -71,9 +203,7 @@ function lowestBit(bits: number): number {
 export class Tlsf {
   /** The pool's bytes as 32-bit words: headers, links, bitmaps. */
   readonly u32: Uint32Array;
-  /** The pool's bytes as float64 slots: the counters. */
-  readonly f64: Float64Array;
-  /** The pool's bytes, for copying payloads. */
+  /** The pool's bytes, for copying and clearing payloads. */
   readonly u8: Uint8Array;
   /** Absolute offset of the pool in its buffer (a multiple of 8). */
   readonly base: number;
@@ -82,142 +212,223 @@ export class Tlsf {
   /** Offset of the first block. */
   readonly first: number;
   /** Rows of bins. */
-  readonly flCount: number;
-  /** Word index of bin (0, 0)'s list head. */
+  readonly rows: number;
+  /** Word index of bin 0's list head. */
   readonly heads: number;
+  /** Largest payload any allocation could get from this pool. */
+  readonly maxPayload: number;
+  /** Offset of a payload relative to the pool, minus this, is its block's offset. */
+  readonly #toBlock: number;
 
   /**
-   * Attaches to a formatted pool at `[byteOffset, byteOffset + byteLength)`
-   * of `buffer`, or formats it first when `format` is set.
+   * Formats `[byteOffset, byteOffset + byteLength)` of `buffer` (8-aligned,
+   * a multiple of 8 long) as an empty pool with `rows` rows of bins.
    */
-  constructor(
-    buffer: ArrayBufferLike,
-    byteOffset: number,
-    byteLength: number,
-    flCount: number,
-    format: boolean,
-  ) {
-    this.u32 = new Uint32Array(buffer, byteOffset, byteLength / 4);
-    this.f64 = new Float64Array(buffer, byteOffset, byteLength / 8);
+  constructor(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, rows: number) {
+    this.u32 = new Uint32Array(buffer, byteOffset, byteLength / Size.Word);
     this.u8 = new Uint8Array(buffer, byteOffset, byteLength);
     this.base = byteOffset;
-    this.end = byteLength - 4;
-    this.flCount = flCount;
-    this.heads = binHeadsWord(flCount);
-    this.first = firstBlockOffset(flCount);
-    if (format) this.#format();
+    this.end = byteLength - Size.Word;
+    this.rows = rows;
+    this.heads = HeaderWord.SlBitmaps + rows;
+    this.first = firstBlockOffset(rows);
+    this.maxPayload = this.end - this.first - Size.BlockHeader;
+    this.#toBlock = byteOffset + Size.BlockHeader;
+    this.#format();
   }
 
   #format(): void {
     const { u32, first, end } = this;
-    u32.fill(0, 0, first >>> 2);
-    u32[MAGIC_WORD] = MAGIC;
-    u32[VERSION_WORD] = VERSION;
-    u32[END_WORD] = end;
-    u32[FL_COUNT_WORD] = this.flCount;
-    u32[FIRST_WORD] = first;
+    u32.fill(0, 0, first / Size.Word);
+    u32[HeaderWord.Magic] = Value.Magic;
+    u32[HeaderWord.Version] = Value.Version;
+    u32[HeaderWord.End] = end;
+    u32[HeaderWord.FlCount] = this.rows;
+    u32[HeaderWord.First] = first;
     // The whole pool starts as one top block.
-    u32[TOP_WORD] = first;
-    u32[first >>> 2] = (end - first) | FREE;
-    u32[end >>> 2] = SENTINEL | PREV_FREE;
+    u32[HeaderWord.Top] = first;
+    u32[first >>> 2] = (end - first) | Flag.Free;
+    u32[end >>> 2] = Value.Sentinel | Flag.PrevFree;
   }
 
-  /** Largest payload any allocation could ever get from this pool. */
-  get maxPayload(): number {
-    return this.end - this.first - BLOCK_HEADER;
+  /** Fixed metadata bytes: everything that is not a block. */
+  get metadataBytes(): number {
+    return this.first + Size.Word;
+  }
+
+  // ── the public face: absolute payload offsets ─────────────────────────────
+
+  /**
+   * Allocates `size` payload bytes (a whole number up to 2^53 - 1) aligned
+   * to `align` (a power of two, or undefined for Size.Align) and counts it.
+   * Returns the payload's offset, or 0 when no free block can hold it.
+   */
+  allocate(size: number, align: number | undefined): number {
+    const b = size > this.maxPayload
+      ? Value.Nil
+      : align === undefined || align <= Size.Align
+      ? this.#take(blockSizeFor(size))
+      : this.#takeAligned(blockSizeFor(size), align);
+    if (b === Value.Nil) return this.#count(HeaderWord.FailedLow);
+    const u32 = this.u32;
+    const used = u32[HeaderWord.BytesUsed]! + sizeOf(u32[b >>> 2]!);
+    u32[HeaderWord.BytesUsed] = used;
+    if (used > u32[HeaderWord.PeakUsed]!) u32[HeaderWord.PeakUsed] = used;
+    if (++u32[HeaderWord.AllocationsLow]! === 0) u32[HeaderWord.AllocationsHigh]!++;
+    return b + this.#toBlock;
+  }
+
+  /**
+   * Frees the live block whose payload is at `payload`, and counts it.
+   * Checks first, in constant time, that it is one: inside the blocks,
+   * 8-aligned, a used header whose size stays in the pool and whose
+   * successor agrees that it is used. Returns 0, or a negative Status and
+   * nothing changed.
+   */
+  free(payload: number): number {
+    const usable = this.liveBlock(payload);
+    if (usable < 0) return usable;
+    const u32 = this.u32;
+    u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - usable - Size.BlockHeader;
+    if (++u32[HeaderWord.FreesLow]! === 0) u32[HeaderWord.FreesHigh]!++;
+    this.#release(payload - this.#toBlock);
+    return 0;
+  }
+
+  /** Adds one to the counter word at `word`, carrying into the next; returns 0. */
+  #count(word: number): number {
+    if (++this.u32[word]! === 0) this.u32[word + 1]!++;
+    return 0;
+  }
+
+  /**
+   * Checks, in constant time, that `payload` is the payload of a live
+   * block: inside the blocks, 8-aligned, a used header whose size stays in
+   * the pool and whose successor agrees that it is used. Returns the usable
+   * bytes of the block, or a negative Status.
+   */
+  liveBlock(payload: number): number {
+    const u32 = this.u32;
+    const b = payload - this.#toBlock;
+    // `b >>> 0 === b` admits only whole numbers, so the bit test below is exact.
+    if (
+      !(b >>> 0 === b && b >= this.first && b < this.end &&
+        (b & (Size.Align - 1)) === Size.BlockHeader)
+    ) {
+      return Status.NotABlock;
+    }
+    const h = u32[b >>> 2]!;
+    if (h & Flag.Free) return Status.FreeBlock;
+    const size = sizeOf(h);
+    if (size < Size.MinBlock || b + size > this.end || (u32[(b + size) >>> 2]! & Flag.PrevFree)) {
+      return Status.NotABlock;
+    }
+    return size - Size.BlockHeader;
+  }
+
+  /**
+   * Resizes the live block at `payload` to hold `size` payload bytes
+   * aligned to `align`: in place when it shrinks or the block after it is
+   * free and big enough, otherwise by moving it. Returns the payload's offset
+   * afterwards, or 0 (and nothing changed) when the pool cannot hold `size`.
+   */
+  resize(payload: number, size: number, align: number): number {
+    if (size > this.maxPayload) return 0;
+    const b = this.#resize(payload - this.#toBlock, blockSizeFor(size), align);
+    return b === Value.Nil ? 0 : b + this.#toBlock;
+  }
+
+  /** Size of the largest free block anywhere, the top block included. */
+  largestFree(): number {
+    return Math.max(this.#largestBinned(), this.topSize);
+  }
+
+  /** Size of the top block (0 when the pool's end is in use). */
+  get topSize(): number {
+    return this.end - this.u32[HeaderWord.Top]!;
+  }
+
+  /** Whole size of the block at offset `b` (relative to the pool). */
+  sizeAt(b: number): number {
+    return sizeOf(this.u32[b >>> 2]!);
+  }
+
+  /** Bin index of a free block of `size` bytes. */
+  binIndex(size: number): number {
+    if (size < Bins.SmallLimit) return size >>> Size.AlignLog2;
+    const f = 31 - Math.clz32(size);
+    const fl = f - Bins.SmallLimitLog2 + 1;
+    // Only a pool that grew could have blocks beyond its last row: they share its last bin.
+    if (fl >= this.rows) return this.rows * Bins.SlCount - 1;
+    return fl * Bins.SlCount + ((size >>> (f - Bins.SlLog2)) & (Bins.SlCount - 1));
   }
 
   // ── allocation ────────────────────────────────────────────────────────────
 
   /**
-   * Allocates `size` payload bytes aligned to `align` and counts it.
-   * Returns the block's offset, or NIL when no free block can hold it.
-   */
-  allocate(size: number, align: number): number {
-    const b = size > this.maxPayload
-      ? NIL
-      : align <= ALIGN
-      ? this.take(blockSizeFor(size))
-      : this.takeAligned(blockSizeFor(size), align);
-    const f64 = this.f64;
-    if (b === NIL) {
-      f64[FAILED_F64]! += 1;
-      return NIL;
-    }
-    const used = f64[BYTES_USED_F64]! + sizeOfHeader(this.u32[b >>> 2]!);
-    f64[BYTES_USED_F64] = used;
-    if (used > f64[PEAK_USED_F64]!) f64[PEAK_USED_F64] = used;
-    f64[ALLOCATIONS_F64]! += 1;
-    this.u32[LIVE_BLOCKS_WORD]!++;
-    return b;
-  }
-
-  /** Frees the live block at `b` and counts it. */
-  free(b: number): void {
-    const f64 = this.f64;
-    f64[BYTES_USED_F64]! -= sizeOfHeader(this.u32[b >>> 2]!);
-    f64[FREES_F64]! += 1;
-    this.u32[LIVE_BLOCKS_WORD]!--;
-    this.release(b);
-  }
-
-  /**
    * Takes a block of at least `need` bytes: a good fit from the bins, else
    * the top block, else a walk of `need`'s own bin (see `#takeSlow`).
    */
-  take(need: number): number {
+  #take(need: number): number {
     const b = this.#find(need);
-    if (b === NIL) return this.#takeSlow(need, ALIGN);
+    if (b === Value.Nil) return this.#takeSlow(need, Size.Align);
     const u32 = this.u32;
-    return this.#carve(b, sizeOfHeader(u32[b >>> 2]!), 0, need, b === u32[TOP_WORD]);
+    return this.#carve(b, sizeOf(u32[b >>> 2]!), need, b === u32[HeaderWord.Top]);
   }
 
-  /** As `take`, for a payload aligned to `align` (a power of two above ALIGN). */
-  takeAligned(need: number, align: number): number {
+  /** As `#take`, for a payload aligned to `align` (a power of two above Size.Align). */
+  #takeAligned(need: number, align: number): number {
     // Any region this big has room for the largest leading gap `#gap` can ask.
-    const b = this.#find(need + align + ALIGN);
-    if (b === NIL) return this.#takeSlow(need, align);
+    const b = this.#find(need + align + Size.Align);
+    if (b === Value.Nil) return this.#takeSlow(need, align);
     const u32 = this.u32;
-    const size = sizeOfHeader(u32[b >>> 2]!);
-    return this.#carve(b, size, this.#gap(b, align), need, b === u32[TOP_WORD]);
+    const size = sizeOf(u32[b >>> 2]!);
+    return this.#carveAfter(this.#gap(b, align), b, size, need, b === u32[HeaderWord.Top]);
   }
 
   /**
    * The constant-time search: a free block from the lowest non-empty bin
    * whose every block holds `need` (taken out of its bin), else the top
-   * block if it is big enough, else NIL.
+   * block if it is big enough, else Nil.
    */
   #find(need: number): number {
     const u32 = this.u32;
-    let fl: number;
-    let sl: number;
-    if (need < SMALL_LIMIT) {
-      fl = 0;
-      sl = need >>> ALIGN_LOG2;
-    } else {
-      // Round up to the next bin boundary: every block in that bin fits.
-      const rounded = need + (1 << (31 - Math.clz32(need) - SL_LOG2)) - 1;
-      const f = 31 - Math.clz32(rounded);
-      fl = rounded > 0xffffffff ? this.flCount : f - SMALL_LIMIT_LOG2 + 1;
-      sl = (rounded >>> (f - SL_LOG2)) & (SL_COUNT - 1);
-    }
-    if (fl < this.flCount) {
-      let slMap = u32[SL_BITMAPS_WORD + fl]! & (~0 << sl);
+    const bin = need < Bins.SmallLimit ? need >>> Size.AlignLog2 : this.#searchBin(need);
+    let fl = bin >>> Bins.SlLog2;
+    if (fl < this.rows) {
+      let slMap = u32[HeaderWord.SlBitmaps + fl]! & (~0 << (bin & (Bins.SlCount - 1)));
       if (slMap === 0) {
-        const flMap = u32[FL_BITMAP_WORD]! & (~0 << (fl + 1));
+        const flMap = u32[HeaderWord.FlBitmap]! & (~0 << (fl + 1));
         if (flMap !== 0) {
           fl = lowestBit(flMap);
-          slMap = u32[SL_BITMAPS_WORD + fl]!;
+          slMap = u32[HeaderWord.SlBitmaps + fl]!;
         }
       }
-      if (slMap !== 0) {
-        const b = u32[this.heads + fl * SL_COUNT + lowestBit(slMap)]!;
-        this.#unlink(b, sizeOfHeader(u32[b >>> 2]!));
-        return b;
-      }
+      if (slMap !== 0) return this.#takeHead(fl * Bins.SlCount + lowestBit(slMap));
     }
-    const top = u32[TOP_WORD]!;
-    return this.end - top >= need ? top : NIL;
+    const top = u32[HeaderWord.Top]!;
+    return this.end - top >= need ? top : Value.Nil;
+  }
+
+  /**
+   * The first bin whose every block holds `need` bytes (need >= SmallLimit):
+   * `need` rounded up to the next bin boundary. Past the last row when no
+   * bin can promise that.
+   */
+  #searchBin(need: number): number {
+    const rounded = need + (1 << (31 - Math.clz32(need) - Bins.SlLog2)) - 1;
+    if (rounded > 0xffffffff) return this.rows * Bins.SlCount;
+    const f = 31 - Math.clz32(rounded);
+    return (f - Bins.SmallLimitLog2 + 1) * Bins.SlCount +
+      ((rounded >>> (f - Bins.SlLog2)) & (Bins.SlCount - 1));
+  }
+
+  /** Takes the first block of the non-empty `bin` out of it. */
+  #takeHead(bin: number): number {
+    const u32 = this.u32;
+    const b = u32[this.heads + bin]!;
+    this.#unlink(b, sizeOf(u32[b >>> 2]!));
+    return b;
   }
 
   /**
@@ -226,180 +437,189 @@ export class Tlsf {
    */
   #gap(b: number, align: number): number {
     // Low bits survive the 32-bit wrap of `&`, so this holds past 2^32 too.
-    let gap = -(this.base + b + BLOCK_HEADER) & (align - 1);
-    if (gap !== 0 && gap < MIN_BLOCK) gap += align;
+    let gap = -(b + this.#toBlock) & (align - 1);
+    if (gap !== 0 && gap < Size.MinBlock) gap += align;
     return gap;
   }
 
   /**
    * The slow path, taken only when the fast path found nothing: walks every
-   * bin that may hold a block big enough (at `need`'s own bin and above) and
+   * bin that may hold a big enough block (`need`'s own bin and above) and
    * the top block, so an allocation fails only when nothing can hold it.
    */
   #takeSlow(need: number, align: number): number {
     const u32 = this.u32;
-    const aligned = align > ALIGN;
+    const aligned = align > Size.Align;
     const own = this.binIndex(need);
-    let fl = own >>> SL_LOG2;
-    let sl = own & (SL_COUNT - 1);
-    let budget = u32[FREE_BLOCKS_WORD]!;
-    for (; fl < this.flCount; fl++, sl = 0) {
-      let slMap = u32[SL_BITMAPS_WORD + fl]! & (~0 << sl);
+    let sl = own & (Bins.SlCount - 1);
+    let budget = u32[HeaderWord.FreeBlocks]!;
+    for (let fl = own >>> Bins.SlLog2; fl < this.rows; fl++, sl = 0) {
+      let slMap = u32[HeaderWord.SlBitmaps + fl]! & (~0 << sl);
       while (slMap !== 0) {
-        const bin = fl * SL_COUNT + lowestBit(slMap);
+        const bin = fl * Bins.SlCount + lowestBit(slMap);
         slMap &= slMap - 1;
         for (
           let b = u32[this.heads + bin]!;
-          b !== NIL && budget-- > 0;
-          b = u32[(b + NEXT_FREE) >>> 2]!
+          b !== Value.Nil && budget-- > 0;
+          b = u32[(b + FreeField.Next) >>> 2]!
         ) {
-          const size = sizeOfHeader(u32[b >>> 2]!);
+          const size = sizeOf(u32[b >>> 2]!);
           const gap = aligned ? this.#gap(b, align) : 0;
           if (gap + need <= size) {
             this.#unlink(b, size);
-            return this.#carve(b, size, gap, need, false);
+            return this.#carveAfter(gap, b, size, need, false);
           }
         }
       }
     }
-    const top = u32[TOP_WORD]!;
+    const top = u32[HeaderWord.Top]!;
     const gap = aligned ? this.#gap(top, align) : 0;
     if (top < this.end && gap + need <= this.end - top) {
-      return this.#carve(top, this.end - top, gap, need, true);
+      return this.#carveAfter(gap, top, this.end - top, need, true);
     }
-    return NIL;
+    return Value.Nil;
   }
 
   /**
-   * Carves a block of `need` bytes at `b + gap` out of the free region
-   * `[b, b + size)`, already taken out of its bin (or the top block when
-   * `isTop`). The gap before it, if any, and a remainder after it of at least
-   * a smallest block go back to the bins or stay the top block; a smaller
-   * remainder is given to the block. Returns the block's offset.
+   * Carves a block of `need` bytes from the start of the free region
+   * `[b, b + size)`, already out of its bin (or the top block when `isTop`).
+   * A remainder of at least a smallest block goes back to the bins or stays
+   * the top block; a smaller one is given to the block. Returns `b`.
    */
-  #carve(b: number, size: number, gap: number, need: number, isTop: boolean): number {
+  #carve(b: number, size: number, need: number, isTop: boolean): number {
     const u32 = this.u32;
-    const block = b + gap;
-    if (gap !== 0) this.#makeFree(b, gap);
     let whole = need;
-    let rest = size - gap - need;
-    if (rest < MIN_BLOCK) {
-      whole += rest;
+    let rest = size - need;
+    if (rest < Size.MinBlock) {
+      whole = size;
       rest = 0;
     }
-    u32[block >>> 2] = gap !== 0 ? whole | PREV_FREE : whole;
-    const after = block + whole;
+    u32[b >>> 2] = whole;
+    const after = b + whole;
     if (isTop) {
-      u32[TOP_WORD] = after;
-      u32[after >>> 2] = rest !== 0 ? rest | FREE : SENTINEL;
+      u32[HeaderWord.Top] = after;
+      u32[after >>> 2] = rest !== 0 ? rest | Flag.Free : Value.Sentinel;
     } else if (rest !== 0) {
       this.#makeFree(after, rest);
-      u32[(after + rest) >>> 2]! |= PREV_FREE;
+      u32[(after + rest) >>> 2]! |= Flag.PrevFree;
     } else {
-      u32[after >>> 2]! &= ~PREV_FREE;
+      u32[after >>> 2]! &= ~Flag.PrevFree;
     }
+    return b;
+  }
+
+  /**
+   * As `#carve`, leaving the first `gap` bytes of the region free (0, or at
+   * least a smallest block) so that the block's payload lands on an alignment.
+   */
+  #carveAfter(gap: number, b: number, size: number, need: number, isTop: boolean): number {
+    if (gap === 0) return this.#carve(b, size, need, isTop);
+    this.#makeFree(b, gap);
+    const block = this.#carve(b + gap, size - gap, need, isTop);
+    this.u32[block >>> 2]! |= Flag.PrevFree;
     return block;
   }
 
   // ── freeing ───────────────────────────────────────────────────────────────
 
   /** Returns the block at `b` to the free space, merging it with free neighbours. */
-  release(b: number): void {
+  #release(b: number): void {
     const u32 = this.u32;
     const h = u32[b >>> 2]!;
-    // Marked free even when merged away, so a second free of it is caught.
-    u32[b >>> 2] = h | FREE;
+    const next = b + sizeOf(h);
+    if (next === u32[HeaderWord.Top] && !(h & Flag.PrevFree)) this.#becomeTop(b, next);
+    else this.#merge(b, h);
+  }
+
+  /** Makes the region from `start` to the end the top block; `next` was the top. */
+  #becomeTop(start: number, next: number): void {
+    const u32 = this.u32;
+    u32[HeaderWord.Top] = start;
+    u32[start >>> 2] = (this.end - start) | Flag.Free;
+    if (next === this.end) u32[next >>> 2] = Value.Sentinel | Flag.PrevFree;
+  }
+
+  /** `#release` for a block with a free neighbour or none at all. */
+  #merge(b: number, h: number): void {
+    const u32 = this.u32;
     let start = b;
-    let size = sizeOfHeader(h);
-    if (h & PREV_FREE) {
-      const prevSize = u32[(b - FOOTER_FROM_END) >>> 2]!;
+    let size = sizeOf(h);
+    if (h & Flag.PrevFree) {
+      // Marked free though merged away, so that freeing it again is caught.
+      u32[b >>> 2] = h | Flag.Free;
+      const prevSize = u32[(b - FreeField.FooterFromEnd) >>> 2]!;
       start = b - prevSize;
       this.#unlink(start, prevSize);
       size += prevSize;
     }
     const next = start + size;
-    if (next === u32[TOP_WORD]) {
-      u32[TOP_WORD] = start;
-      u32[start >>> 2] = (this.end - start) | FREE;
-      u32[this.end >>> 2] = SENTINEL | PREV_FREE;
-      return;
-    }
+    if (next === u32[HeaderWord.Top]) return this.#becomeTop(start, next);
     const nh = u32[next >>> 2]!;
-    if (nh & FREE) {
-      const nextSize = sizeOfHeader(nh);
+    if (nh & Flag.Free) {
+      const nextSize = sizeOf(nh);
       this.#unlink(next, nextSize);
       size += nextSize;
     }
-    u32[(start + size) >>> 2]! |= PREV_FREE;
+    u32[(start + size) >>> 2]! |= Flag.PrevFree;
     this.#makeFree(start, size);
   }
 
   /** Writes a free block's header and footer at `b` and files it in its bin. */
   #makeFree(b: number, size: number): void {
     const u32 = this.u32;
-    u32[b >>> 2] = size | FREE;
-    u32[(b + size - FOOTER_FROM_END) >>> 2] = size;
+    u32[b >>> 2] = size | Flag.Free;
+    u32[(b + size - FreeField.FooterFromEnd) >>> 2] = size;
     this.#link(b, size);
   }
 
   // ── resizing ──────────────────────────────────────────────────────────────
 
-  /**
-   * Resizes the live block at `b` to hold `size` payload bytes aligned to
-   * `align`: in place when it shrinks or its next neighbour is free and big
-   * enough, otherwise by moving it. Returns the block's offset afterwards,
-   * or NIL (and nothing changed) when the pool cannot hold `size`.
-   */
-  resize(b: number, size: number, align: number): number {
-    if (size > this.maxPayload) return NIL;
+  #resize(b: number, need: number, align: number): number {
     const u32 = this.u32;
-    const need = blockSizeFor(size);
     const h = u32[b >>> 2]!;
-    const old = sizeOfHeader(h);
-    const next = b + old;
-    const top = u32[TOP_WORD]!;
-    let room = old;
-    if (next === top) room += this.end - top;
-    else if (u32[next >>> 2]! & FREE) room += sizeOfHeader(u32[next >>> 2]!);
+    const old = sizeOf(h);
     if (need <= old) {
-      this.#trim(b, h & PREV_FREE, old, need);
+      this.#trim(b, h & Flag.PrevFree, old, need);
       return b;
     }
+    const next = b + old;
+    const top = u32[HeaderWord.Top]!;
+    let room = old;
+    if (next === top) room += this.end - top;
+    else if (u32[next >>> 2]! & Flag.Free) room += sizeOf(u32[next >>> 2]!);
     if (need > room) {
-      const moved = align <= ALIGN ? this.take(need) : this.takeAligned(need, align);
-      if (moved !== NIL) {
-        this.u8.copyWithin(moved + BLOCK_HEADER, b + BLOCK_HEADER, b + Math.min(old, need));
-        this.#account(sizeOfHeader(u32[moved >>> 2]!) - old);
-        this.release(b);
-        return moved;
-      }
-      return this.#slideDown(b, old, room, need, align);
+      const moved = align <= Size.Align ? this.#take(need) : this.#takeAligned(need, align);
+      if (moved === Value.Nil) return this.#slideDown(b, old, room, need, align);
+      this.u8.copyWithin(moved + Size.BlockHeader, b + Size.BlockHeader, b + old);
+      this.#account(sizeOf(u32[moved >>> 2]!) - old);
+      this.#release(b);
+      return moved;
     }
     // Absorb the next block whole; #trim releases what is not needed.
     if (next === top) {
-      u32[TOP_WORD] = this.end;
-      u32[this.end >>> 2] = SENTINEL;
+      u32[HeaderWord.Top] = this.end;
+      u32[this.end >>> 2] = Value.Sentinel;
     } else {
       this.#unlink(next, room - old);
-      u32[(b + room) >>> 2]! &= ~PREV_FREE;
+      u32[(b + room) >>> 2]! &= ~Flag.PrevFree;
     }
-    this.#trim(b, h & PREV_FREE, room, need);
+    this.#trim(b, h & Flag.PrevFree, room, need);
     return b;
   }
 
-  /** Sets the used block at `b` (now `size` bytes) to `need` bytes, releasing the tail. */
+  /** Sets the used block at `b`, now `size` bytes long, to `need` bytes, releasing the tail. */
   #trim(b: number, prevFree: number, size: number, need: number): void {
     const u32 = this.u32;
-    const old = sizeOfHeader(u32[b >>> 2]!);
+    const old = sizeOf(u32[b >>> 2]!);
     const tail = size - need;
-    if (tail < MIN_BLOCK) {
+    if (tail < Size.MinBlock) {
       u32[b >>> 2] = size | prevFree;
       this.#account(size - old);
       return;
     }
     u32[b >>> 2] = need | prevFree;
     u32[(b + need) >>> 2] = tail;
-    this.release(b + need);
+    this.#release(b + need);
     this.#account(need - old);
   }
 
@@ -410,91 +630,80 @@ export class Tlsf {
    */
   #slideDown(b: number, old: number, room: number, need: number, align: number): number {
     const u32 = this.u32;
-    const h = u32[b >>> 2]!;
-    if (!(h & PREV_FREE)) return NIL;
-    const prevSize = u32[(b - FOOTER_FROM_END) >>> 2]!;
+    if (!(u32[b >>> 2]! & Flag.PrevFree)) return Value.Nil;
+    const prevSize = u32[(b - FreeField.FooterFromEnd) >>> 2]!;
     const start = b - prevSize;
     const total = prevSize + room;
-    const gap = align <= ALIGN ? 0 : this.#gap(start, align);
-    if (gap + need > total) return NIL;
+    const gap = align <= Size.Align ? 0 : this.#gap(start, align);
+    if (gap + need > total) return Value.Nil;
     const next = b + old;
-    const isTop = next === u32[TOP_WORD];
+    const isTop = next === u32[HeaderWord.Top];
     this.#unlink(start, prevSize);
-    if (isTop) u32[TOP_WORD] = this.end;
+    if (isTop) u32[HeaderWord.Top] = this.end;
     else if (room > old) this.#unlink(next, room - old);
+    // Move first: carving writes headers only outside the moved payload.
     const block = start + gap;
-    this.u8.copyWithin(block + BLOCK_HEADER, b + BLOCK_HEADER, b + old);
-    const placed = this.#carve(start, total, gap, need, isTop);
-    this.#account(sizeOfHeader(u32[placed >>> 2]!) - old);
-    return placed;
+    this.u8.copyWithin(block + Size.BlockHeader, b + Size.BlockHeader, b + old);
+    this.#carveAfter(gap, start, total, need, isTop);
+    this.#account(sizeOf(u32[block >>> 2]!) - old);
+    return block;
   }
 
-  /** Adds `delta` bytes to the bytes in use (for resizes). */
+  /** Adds `delta` bytes to the bytes in use, for resizes. */
   #account(delta: number): void {
-    const f64 = this.f64;
-    const used = f64[BYTES_USED_F64]! + delta;
-    f64[BYTES_USED_F64] = used;
-    if (used > f64[PEAK_USED_F64]!) f64[PEAK_USED_F64] = used;
+    const u32 = this.u32;
+    const used = u32[HeaderWord.BytesUsed]! + delta;
+    u32[HeaderWord.BytesUsed] = used;
+    if (used > u32[HeaderWord.PeakUsed]!) u32[HeaderWord.PeakUsed] = used;
+  }
+
+  /** A 64-bit counter kept as two words, low word at `low`. */
+  counter(low: number): number {
+    return this.u32[low]! + this.u32[low + 1]! * 2 ** 32;
   }
 
   // ── bins ──────────────────────────────────────────────────────────────────
-
-  /** Bin index of a free block of `size` bytes. */
-  binIndex(size: number): number {
-    if (size < SMALL_LIMIT) return size >>> ALIGN_LOG2;
-    const f = 31 - Math.clz32(size);
-    const fl = f - SMALL_LIMIT_LOG2 + 1;
-    if (fl >= this.flCount) return this.flCount * SL_COUNT - 1;
-    return fl * SL_COUNT + ((size >>> (f - SL_LOG2)) & (SL_COUNT - 1));
-  }
 
   /** Pushes the free block at `b` onto the front of its bin's list. */
   #link(b: number, size: number): void {
     const u32 = this.u32;
     const bin = this.binIndex(size);
     const head = u32[this.heads + bin]!;
-    u32[(b + NEXT_FREE) >>> 2] = head;
-    u32[(b + PREV_FREE_LINK) >>> 2] = NIL;
-    if (head !== NIL) {
-      u32[(head + PREV_FREE_LINK) >>> 2] = b;
+    u32[(b + FreeField.Next) >>> 2] = head;
+    u32[(b + FreeField.Prev) >>> 2] = Value.Nil;
+    if (head !== Value.Nil) {
+      u32[(head + FreeField.Prev) >>> 2] = b;
     } else {
-      const fl = bin >>> SL_LOG2;
-      u32[SL_BITMAPS_WORD + fl]! |= 1 << (bin & (SL_COUNT - 1));
-      u32[FL_BITMAP_WORD]! |= 1 << fl;
+      const fl = bin >>> Bins.SlLog2;
+      u32[HeaderWord.SlBitmaps + fl]! |= 1 << (bin & (Bins.SlCount - 1));
+      u32[HeaderWord.FlBitmap]! |= 1 << fl;
     }
     u32[this.heads + bin] = b;
-    u32[FREE_BLOCKS_WORD]!++;
-    // LARGEST_UNKNOWN is above every size, so an unknown maximum stays unknown.
-    if (size > u32[LARGEST_WORD]!) u32[LARGEST_WORD] = size;
+    u32[HeaderWord.FreeBlocks]!++;
+    // LargestUnknown is above every size, so an unknown largest stays unknown.
+    if (size > u32[HeaderWord.Largest]!) u32[HeaderWord.Largest] = size;
   }
 
   /** Takes the free block at `b` out of its bin's list. */
   #unlink(b: number, size: number): void {
     const u32 = this.u32;
-    const next = u32[(b + NEXT_FREE) >>> 2]!;
-    const prev = u32[(b + PREV_FREE_LINK) >>> 2]!;
-    if (next !== NIL) u32[(next + PREV_FREE_LINK) >>> 2] = prev;
-    if (prev !== NIL) {
-      u32[(prev + NEXT_FREE) >>> 2] = next;
+    const next = u32[(b + FreeField.Next) >>> 2]!;
+    const prev = u32[(b + FreeField.Prev) >>> 2]!;
+    if (next !== Value.Nil) u32[(next + FreeField.Prev) >>> 2] = prev;
+    if (prev !== Value.Nil) {
+      u32[(prev + FreeField.Next) >>> 2] = next;
     } else {
       const bin = this.binIndex(size);
       u32[this.heads + bin] = next;
-      if (next === NIL) {
-        const fl = bin >>> SL_LOG2;
-        const slMap = u32[SL_BITMAPS_WORD + fl]! & ~(1 << (bin & (SL_COUNT - 1)));
-        u32[SL_BITMAPS_WORD + fl] = slMap;
-        if (slMap === 0) u32[FL_BITMAP_WORD]! &= ~(1 << fl);
+      if (next === Value.Nil) {
+        const fl = bin >>> Bins.SlLog2;
+        const slMap = u32[HeaderWord.SlBitmaps + fl]! & ~(1 << (bin & (Bins.SlCount - 1)));
+        u32[HeaderWord.SlBitmaps + fl] = slMap;
+        if (slMap === 0) u32[HeaderWord.FlBitmap]! &= ~(1 << fl);
       }
     }
-    u32[FREE_BLOCKS_WORD]!--;
-    if (size === u32[LARGEST_WORD]) u32[LARGEST_WORD] = LARGEST_UNKNOWN;
-  }
-
-  // ── queries ───────────────────────────────────────────────────────────────
-
-  /** Size of the top block (0 when the pool's end is in use). */
-  get topSize(): number {
-    return this.end - this.u32[TOP_WORD]!;
+    u32[HeaderWord.FreeBlocks]!--;
+    if (size === u32[HeaderWord.Largest]) u32[HeaderWord.Largest] = Value.LargestUnknown;
   }
 
   /**
@@ -502,31 +711,26 @@ export class Tlsf {
    * previous largest was taken since the last call; then the highest
    * non-empty bin's list is walked once to find the new one.
    */
-  largestBinned(): number {
+  #largestBinned(): number {
     const u32 = this.u32;
-    let largest = u32[LARGEST_WORD]!;
-    if (largest !== LARGEST_UNKNOWN) return largest;
+    let largest = u32[HeaderWord.Largest]!;
+    if (largest !== Value.LargestUnknown) return largest;
     largest = 0;
-    const flMap = u32[FL_BITMAP_WORD]!;
+    const flMap = u32[HeaderWord.FlBitmap]!;
     if (flMap !== 0) {
       const fl = 31 - Math.clz32(flMap);
-      const sl = 31 - Math.clz32(u32[SL_BITMAPS_WORD + fl]!);
-      let budget = u32[FREE_BLOCKS_WORD]!;
+      const sl = 31 - Math.clz32(u32[HeaderWord.SlBitmaps + fl]!);
+      let budget = u32[HeaderWord.FreeBlocks]!;
       for (
-        let b = u32[this.heads + fl * SL_COUNT + sl]!;
-        b !== NIL && budget-- > 0;
-        b = u32[(b + NEXT_FREE) >>> 2]!
+        let b = u32[this.heads + fl * Bins.SlCount + sl]!;
+        b !== Value.Nil && budget-- > 0;
+        b = u32[(b + FreeField.Next) >>> 2]!
       ) {
-        const size = sizeOfHeader(u32[b >>> 2]!);
+        const size = sizeOf(u32[b >>> 2]!);
         if (size > largest) largest = size;
       }
     }
-    u32[LARGEST_WORD] = largest;
+    u32[HeaderWord.Largest] = largest;
     return largest;
-  }
-
-  /** Size of the largest free block anywhere, top block included. */
-  largestFree(): number {
-    return Math.max(this.largestBinned(), this.topSize);
   }
 }

@@ -30,7 +30,7 @@ export function checkAlign(value: unknown): asserts value is number {
 
 /** A short description of a value for error messages. */
 export function describe(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || value === undefined) return String(value);
   if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
   if (typeof value === "object" || typeof value === "function") {
     const name = (value as { constructor?: { name?: string } }).constructor?.name;
