@@ -201,7 +201,7 @@ export class Pool {
       checkAlign(options.align);
       align = Math.max(options.align, Size.Align);
     }
-    const offset = this.#tlsf.allocate(size, align);
+    const offset = this.#tlsf.allocateAligned(size, align);
     if (offset === 0) return null;
     if (options?.zero) new Uint8Array(this.#buffer, offset, size).fill(0);
     return createBlock(this, offset, size, align);
@@ -312,12 +312,12 @@ export class Pool {
    * ```
    */
   alloc(size: number, align?: number): number {
-    // One comparison admits every size below 2^32 with the default alignment.
-    if (size >>> 0 !== size || align !== undefined) {
-      checkCount(size, "size");
-      if (align !== undefined) checkAlign(align);
-    }
-    return this.#tlsf.allocate(size, align);
+    // One test admits the common case: a size below 2^32 at the default alignment.
+    if (size >>> 0 === size && align === undefined) return this.#tlsf.allocate(size);
+    checkCount(size, "size");
+    if (align === undefined) return this.#tlsf.allocate(size);
+    checkAlign(align);
+    return this.#tlsf.allocateAligned(size, align);
   }
 
   /**
@@ -337,7 +337,7 @@ export class Pool {
    * payload, `double-free` if that block is free already.
    */
   free(offset: number): void {
-    if (this.#tlsf.free(offset) < 0) this.#badOffset(offset, "free");
+    if (typeof offset !== "number" || this.#tlsf.free(offset) < 0) this.#badOffset(offset, "free");
   }
 
   /**
@@ -359,7 +359,7 @@ export class Pool {
    * ```
    */
   sizeOf(offset: number): number {
-    const usable = this.#tlsf.liveBlock(offset);
+    const usable = typeof offset === "number" ? this.#tlsf.liveBlock(offset) : Status.NotABlock;
     if (usable < 0) this.#badOffset(offset, "sizeOf");
     return usable;
   }
