@@ -20,6 +20,7 @@
 
 export { Block, type TypedArrayConstructor } from "./src/block.ts";
 export { PoolError, type PoolErrorCode } from "./src/errors.ts";
+export { heapMap, type HeapMapOptions } from "./src/heap_map.ts";
 export { type AllocateOptions, type BlockInfo, Pool, type PoolOptions } from "./src/pool.ts";
 export type { PoolStats } from "./src/stats.ts";
 export {

@@ -13,6 +13,8 @@
  * - `invalid-offset`: a raw offset is not the payload of a live block.
  * - `corrupt`: the pool's own bookkeeping does not add up (see `Pool.check`).
  * - `no-pool`: a module-level function was called before `initPool`.
+ * - `detached`: the pool's buffer was detached, as a `WebAssembly.Memory`'s
+ *   buffer is when the memory grows.
  */
 export type PoolErrorCode =
   | "double-free"
@@ -20,7 +22,8 @@ export type PoolErrorCode =
   | "use-after-free"
   | "invalid-offset"
   | "corrupt"
-  | "no-pool";
+  | "no-pool"
+  | "detached";
 
 /**
  * Thrown for misuse of a pool or its blocks, and for a pool whose

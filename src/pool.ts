@@ -228,7 +228,13 @@ export class Pool {
    */
   deallocate(block: Block): void {
     this.#checkOwn(block, "deallocate");
-    this.#tlsf.free(block.offset);
+    if (this.#tlsf.free(block.offset) < 0) {
+      this.#tlsf.assertAttached();
+      throw new PoolError(
+        "corrupt",
+        `Cannot deallocate the block at offset ${block.offset}: its header was overwritten, or it was freed through free(offset).`,
+      );
+    }
     retireBlock(block);
   }
 
@@ -261,6 +267,7 @@ export class Pool {
   resize(block: Block, newLength: number): boolean {
     this.#checkOwn(block, "resize");
     checkCount(newLength, "newLength");
+    this.#tlsf.assertAttached();
     const offset = this.#tlsf.resize(block.offset, newLength, block.align);
     if (offset === 0) return false;
     moveBlock(block, offset, newLength);
@@ -365,6 +372,7 @@ export class Pool {
   }
 
   #badOffset(offset: unknown, op: string): never {
+    this.#tlsf.assertAttached();
     if (typeof offset !== "number") {
       throw new TypeError(`${op}() takes a payload offset, but got ${describe(offset)}.`);
     }
@@ -398,7 +406,9 @@ export class Pool {
    * ```
    */
   bytesUsed(): number {
-    return this.#tlsf.u32[HeaderWord.BytesUsed]!;
+    const used = this.#tlsf.u32[HeaderWord.BytesUsed];
+    if (used === undefined) this.#tlsf.assertAttached();
+    return used!;
   }
 
   /**
@@ -440,6 +450,7 @@ export class Pool {
    * ```
    */
   largestFreeBlock(): number {
+    this.#tlsf.assertAttached();
     const largest = this.#tlsf.largestFree();
     return largest >= Size.MinBlock ? largest - Size.BlockHeader : 0;
   }
@@ -462,6 +473,7 @@ export class Pool {
    * ```
    */
   stats(): PoolStats {
+    this.#tlsf.assertAttached();
     return readStats(this.#tlsf, this.largestFreeBlock());
   }
 
@@ -484,6 +496,7 @@ export class Pool {
    */
   *blocks(): IterableIterator<BlockInfo> {
     const tlsf = this.#tlsf;
+    tlsf.assertAttached();
     const { u32, first, end, base } = tlsf;
     for (let b = first; b < end;) {
       const size = tlsf.sizeAt(b);
@@ -513,6 +526,7 @@ export class Pool {
    * ```
    */
   check(): void {
+    this.#tlsf.assertAttached();
     checkPool(this.#tlsf);
   }
 }

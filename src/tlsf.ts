@@ -7,7 +7,8 @@
  * Offsets inside the pool are relative to its start and kept in 32-bit
  * words, so a pool spans at most 4 GiB. The public methods speak in absolute
  * payload offsets (the `Block.offset` users see); callers validate
- * arguments, and nothing here throws.
+ * arguments; what throws here is a `PoolError` for a pool that can no
+ * longer be used.
  *
  * The layout lives in `const enum`s in this file because the compiler
  * replaces their members with literals here, and the hot paths below must
@@ -15,6 +16,8 @@
  *
  * @module
  */
+
+import { PoolError } from "./errors.ts";
 
 // ── layout ────────────────────────────────────────────────────────────────
 //
@@ -115,7 +118,7 @@ export const enum HeaderWord {
   FailedLow = 16,
   /** Allocations that found no room, high bits. */
   FailedHigh = 17,
-  /** Zero, to round the fixed header to 80 bytes. */
+  /** Zero: this word and the next round the fixed header to 80 bytes. */
   Padding = 18,
   /** The second-level bitmaps, one word per row, follow the fixed header. */
   SlBitmaps = Size.PoolHeader / Size.Word,
@@ -163,9 +166,16 @@ function rowOf(size: number): number {
   return size < Bins.SmallLimit ? 0 : 31 - Math.clz32(size) - Bins.SmallLimitLog2 + 1;
 }
 
-/** Rows of bins a pool of `poolBytes` needs: enough for its largest possible block. */
+/**
+ * Rows of bins a pool of `poolBytes` needs: the fewest that still give its
+ * largest possible block (all but the metadata those rows take) a bin.
+ */
 export function rowsFor(poolBytes: number): number {
-  return rowOf(Math.min(poolBytes, MAX_POOL_BYTES - Size.Align)) + 1;
+  let rows = 1;
+  while (rowOf(Math.max(0, Math.min(poolBytes, MAX_POOL_BYTES) - metadataBytes(rows))) >= rows) {
+    rows++;
+  }
+  return rows;
 }
 
 /**
@@ -259,17 +269,44 @@ export class Tlsf {
   // ── the public face: absolute payload offsets ─────────────────────────────
 
   /**
-   * Allocates `size` payload bytes (a whole number up to 2^53 - 1) aligned
-   * to `align` (a power of two, or undefined for Size.Align) and counts it.
-   * Returns the payload's offset, or 0 when no free block can hold it.
+   * Allocates `size` payload bytes (a whole number up to 2^53 - 1) and
+   * counts it. Returns the payload's offset, or 0 when no free block can
+   * hold it.
    */
-  allocate(size: number, align: number | undefined): number {
-    const b = size > this.maxPayload
-      ? Value.Nil
-      : align === undefined || align <= Size.Align
-      ? this.#take(blockSizeFor(size))
-      : this.#takeAligned(blockSizeFor(size), align);
-    if (b === Value.Nil) return this.#count(HeaderWord.FailedLow);
+  allocate(size: number): number {
+    const b = size > this.maxPayload ? Value.Nil : this.#take(blockSizeFor(size));
+    return b === Value.Nil ? this.#failed() : this.#allocated(b);
+  }
+
+  /** As `allocate`, with the payload aligned to `align` (a power of two). */
+  allocateAligned(size: number, align: number): number {
+    if (align <= Size.Align) return this.allocate(size);
+    const b = size > this.maxPayload ? Value.Nil : this.#takeAligned(blockSizeFor(size), align);
+    return b === Value.Nil ? this.#failed() : this.#allocated(b);
+  }
+
+  /** Counts an allocation that found no room; returns 0. */
+  #failed(): number {
+    this.assertAttached();
+    if (++this.u32[HeaderWord.FailedLow]! === 0) this.u32[HeaderWord.FailedHigh]!++;
+    return 0;
+  }
+
+  /**
+   * Throws `PoolError("detached")` if the pool's buffer was detached: every
+   * view of it is then empty, and every read of the pool would be undefined.
+   */
+  assertAttached(): void {
+    if (this.u32.length === 0) {
+      throw new PoolError(
+        "detached",
+        "The pool's buffer was detached (as a WebAssembly.Memory's is when it grows); make a new pool over the new buffer.",
+      );
+    }
+  }
+
+  /** Counts the block just allocated at `b`; returns its payload's offset. */
+  #allocated(b: number): number {
     const u32 = this.u32;
     const used = u32[HeaderWord.BytesUsed]! + sizeOf(u32[b >>> 2]!);
     u32[HeaderWord.BytesUsed] = used;
@@ -286,44 +323,46 @@ export class Tlsf {
    * nothing changed.
    */
   free(payload: number): number {
-    const usable = this.liveBlock(payload);
-    if (usable < 0) return usable;
-    const u32 = this.u32;
-    u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - usable - Size.BlockHeader;
-    if (++u32[HeaderWord.FreesLow]! === 0) u32[HeaderWord.FreesHigh]!++;
-    this.#release(payload - this.#toBlock);
-    return 0;
-  }
-
-  /** Adds one to the counter word at `word`, carrying into the next; returns 0. */
-  #count(word: number): number {
-    if (++this.u32[word]! === 0) this.u32[word + 1]!++;
-    return 0;
-  }
-
-  /**
-   * Checks, in constant time, that `payload` is the payload of a live
-   * block: inside the blocks, 8-aligned, a used header whose size stays in
-   * the pool and whose successor agrees that it is used. Returns the usable
-   * bytes of the block, or a negative Status.
-   */
-  liveBlock(payload: number): number {
     const u32 = this.u32;
     const b = payload - this.#toBlock;
-    // `b >>> 0 === b` admits only whole numbers, so the bit test below is exact.
+    // `b >>> 0 === b` admits only whole numbers, so the bit test is exact.
     if (
-      !(b >>> 0 === b && b >= this.first && b < this.end &&
-        (b & (Size.Align - 1)) === Size.BlockHeader)
+      !(b >>> 0 === b && b >= this.first && b < this.end && (b & Flag.Mask) === Size.BlockHeader)
     ) {
       return Status.NotABlock;
     }
     const h = u32[b >>> 2]!;
     if (h & Flag.Free) return Status.FreeBlock;
-    const size = sizeOf(h);
-    if (size < Size.MinBlock || b + size > this.end || (u32[(b + size) >>> 2]! & Flag.PrevFree)) {
+    const next = b + sizeOf(h);
+    if (next - b < Size.MinBlock || next > this.end || (u32[next >>> 2]! & Flag.PrevFree)) {
       return Status.NotABlock;
     }
-    return size - Size.BlockHeader;
+    u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - (next - b);
+    if (++u32[HeaderWord.FreesLow]! === 0) u32[HeaderWord.FreesHigh]!++;
+    if (next === u32[HeaderWord.Top] && !(h & Flag.PrevFree)) this.#becomeTop(b, next);
+    else this.#merge(b, h);
+    return 0;
+  }
+
+  /**
+   * The usable bytes of the live block whose payload is at `payload`, after
+   * the same checks as `free`; or a negative Status.
+   */
+  liveBlock(payload: number): number {
+    const u32 = this.u32;
+    const b = payload - this.#toBlock;
+    if (
+      !(b >>> 0 === b && b >= this.first && b < this.end && (b & Flag.Mask) === Size.BlockHeader)
+    ) {
+      return Status.NotABlock;
+    }
+    const h = u32[b >>> 2]!;
+    if (h & Flag.Free) return Status.FreeBlock;
+    const next = b + sizeOf(h);
+    if (next - b < Size.MinBlock || next > this.end || (u32[next >>> 2]! & Flag.PrevFree)) {
+      return Status.NotABlock;
+    }
+    return next - b - Size.BlockHeader;
   }
 
   /**
@@ -370,44 +409,61 @@ export class Tlsf {
    * the top block, else a walk of `need`'s own bin (see `#takeSlow`).
    */
   #take(need: number): number {
-    const b = this.#find(need);
-    if (b === Value.Nil) return this.#takeSlow(need, Size.Align);
-    const u32 = this.u32;
-    return this.#carve(b, sizeOf(u32[b >>> 2]!), need, b === u32[HeaderWord.Top]);
+    if (need < Bins.SmallLimit) {
+      // Row 0's bins are exact: any block at or above need's own bin fits.
+      const slMap = this.u32[HeaderWord.SlBitmaps]! & (~0 << (need >>> Size.AlignLog2));
+      if (slMap !== 0) return this.#fromBin(lowestBit(slMap), need);
+    }
+    const bin = this.#searchAbove(need);
+    if (bin >= 0) return this.#fromBin(bin, need);
+    const top = this.u32[HeaderWord.Top]!;
+    if (this.end - top >= need) return this.#fromTop(top, need);
+    return this.#takeSlow(need, Size.Align);
   }
 
   /** As `#take`, for a payload aligned to `align` (a power of two above Size.Align). */
   #takeAligned(need: number, align: number): number {
     // Any region this big has room for the largest leading gap `#gap` can ask.
-    const b = this.#find(need + align + Size.Align);
-    if (b === Value.Nil) return this.#takeSlow(need, align);
-    const u32 = this.u32;
-    const size = sizeOf(u32[b >>> 2]!);
-    return this.#carveAfter(this.#gap(b, align), b, size, need, b === u32[HeaderWord.Top]);
+    const search = need + align + Size.Align;
+    let bin = -1;
+    if (search < Bins.SmallLimit) {
+      const slMap = this.u32[HeaderWord.SlBitmaps]! & (~0 << (search >>> Size.AlignLog2));
+      if (slMap !== 0) bin = lowestBit(slMap);
+    }
+    if (bin < 0) bin = this.#searchAbove(search);
+    if (bin >= 0) {
+      const b = this.#takeHead(bin);
+      return this.#carveAfter(this.#gap(b, align), b, this.sizeAt(b), need, false);
+    }
+    const top = this.u32[HeaderWord.Top]!;
+    if (this.end - top >= search) {
+      return this.#carveAfter(this.#gap(top, align), top, this.end - top, need, true);
+    }
+    return this.#takeSlow(need, align);
   }
 
   /**
-   * The constant-time search: a free block from the lowest non-empty bin
-   * whose every block holds `need` (taken out of its bin), else the top
-   * block if it is big enough, else Nil.
+   * The constant-time search: the lowest non-empty bin whose every block
+   * holds `need` bytes, leaving out row 0 for a `need` below SmallLimit
+   * (`#take` looks there itself); -1 when there is none.
    */
-  #find(need: number): number {
+  #searchAbove(need: number): number {
     const u32 = this.u32;
-    const bin = need < Bins.SmallLimit ? need >>> Size.AlignLog2 : this.#searchBin(need);
-    let fl = bin >>> Bins.SlLog2;
-    if (fl < this.rows) {
-      let slMap = u32[HeaderWord.SlBitmaps + fl]! & (~0 << (bin & (Bins.SlCount - 1)));
-      if (slMap === 0) {
-        const flMap = u32[HeaderWord.FlBitmap]! & (~0 << (fl + 1));
-        if (flMap !== 0) {
-          fl = lowestBit(flMap);
-          slMap = u32[HeaderWord.SlBitmaps + fl]!;
-        }
-      }
-      if (slMap !== 0) return this.#takeHead(fl * Bins.SlCount + lowestBit(slMap));
+    let fl = 0;
+    let slMap = 0;
+    if (need >= Bins.SmallLimit) {
+      const bin = this.#searchBin(need);
+      fl = bin >>> Bins.SlLog2;
+      if (fl >= this.rows) return -1;
+      slMap = u32[HeaderWord.SlBitmaps + fl]! & (~0 << (bin & (Bins.SlCount - 1)));
     }
-    const top = u32[HeaderWord.Top]!;
-    return this.end - top >= need ? top : Value.Nil;
+    if (slMap === 0) {
+      const flMap = u32[HeaderWord.FlBitmap]! & (~0 << (fl + 1));
+      if (flMap === 0) return -1;
+      fl = lowestBit(flMap);
+      slMap = u32[HeaderWord.SlBitmaps + fl]!;
+    }
+    return fl * Bins.SlCount + lowestBit(slMap);
   }
 
   /**
@@ -429,6 +485,12 @@ export class Tlsf {
     const b = u32[this.heads + bin]!;
     this.#unlink(b, sizeOf(u32[b >>> 2]!));
     return b;
+  }
+
+  /** Allocates `need` bytes from the first block of the non-empty `bin`. */
+  #fromBin(bin: number, need: number): number {
+    const b = this.#takeHead(bin);
+    return this.#carveFree(b, this.sizeAt(b), need);
   }
 
   /**
@@ -482,41 +544,50 @@ export class Tlsf {
 
   /**
    * Carves a block of `need` bytes from the start of the free region
-   * `[b, b + size)`, already out of its bin (or the top block when `isTop`).
-   * A remainder of at least a smallest block goes back to the bins or stays
-   * the top block; a smaller one is given to the block. Returns `b`.
+   * `[b, b + size)`, already out of its bin. A remainder of at least a
+   * smallest block goes back to the bins; a smaller one is given to the
+   * block. Returns `b`.
    */
-  #carve(b: number, size: number, need: number, isTop: boolean): number {
+  #carveFree(b: number, size: number, need: number): number {
     const u32 = this.u32;
-    let whole = need;
-    let rest = size - need;
+    const rest = size - need;
     if (rest < Size.MinBlock) {
-      whole = size;
-      rest = 0;
-    }
-    u32[b >>> 2] = whole;
-    const after = b + whole;
-    if (isTop) {
-      u32[HeaderWord.Top] = after;
-      u32[after >>> 2] = rest !== 0 ? rest | Flag.Free : Value.Sentinel;
-    } else if (rest !== 0) {
-      this.#makeFree(after, rest);
-      u32[(after + rest) >>> 2]! |= Flag.PrevFree;
+      u32[b >>> 2] = size;
+      u32[(b + size) >>> 2]! &= ~Flag.PrevFree;
     } else {
-      u32[after >>> 2]! &= ~Flag.PrevFree;
+      u32[b >>> 2] = need;
+      this.#makeFree(b + need, rest);
+      u32[(b + size) >>> 2]! |= Flag.PrevFree;
     }
     return b;
   }
 
+  /** Carves a block of `need` bytes from the start of the top block at `top`. */
+  #fromTop(top: number, need: number): number {
+    const u32 = this.u32;
+    const rest = this.end - top - need;
+    if (rest < Size.MinBlock) {
+      u32[top >>> 2] = this.end - top;
+      u32[HeaderWord.Top] = this.end;
+      u32[this.end >>> 2] = Value.Sentinel;
+    } else {
+      u32[top >>> 2] = need;
+      u32[HeaderWord.Top] = top + need;
+      u32[(top + need) >>> 2] = rest | Flag.Free;
+    }
+    return top;
+  }
+
   /**
-   * As `#carve`, leaving the first `gap` bytes of the region free (0, or at
-   * least a smallest block) so that the block's payload lands on an alignment.
+   * Carves a block of `need` bytes from the free region `[b, b + size)`
+   * (out of its bin, or the top block when `isTop`), leaving its first `gap`
+   * bytes free (0, or at least a smallest block) so that the block's payload
+   * lands on an alignment. Returns the block's offset.
    */
   #carveAfter(gap: number, b: number, size: number, need: number, isTop: boolean): number {
-    if (gap === 0) return this.#carve(b, size, need, isTop);
-    this.#makeFree(b, gap);
-    const block = this.#carve(b + gap, size - gap, need, isTop);
-    this.u32[block >>> 2]! |= Flag.PrevFree;
+    if (gap !== 0) this.#makeFree(b, gap);
+    const block = isTop ? this.#fromTop(b + gap, need) : this.#carveFree(b + gap, size - gap, need);
+    if (gap !== 0) this.u32[block >>> 2]! |= Flag.PrevFree;
     return block;
   }
 
@@ -645,6 +716,10 @@ export class Tlsf {
     const block = start + gap;
     this.u8.copyWithin(block + Size.BlockHeader, b + Size.BlockHeader, b + old);
     this.#carveAfter(gap, start, total, need, isTop);
+    // The top block was empty if the block ended the pool; it may not be now.
+    if (isTop && u32[HeaderWord.Top] !== this.end) {
+      u32[this.end >>> 2] = Value.Sentinel | Flag.PrevFree;
+    }
     this.#account(sizeOf(u32[block >>> 2]!) - old);
     return block;
   }

@@ -302,3 +302,33 @@ Deno.test("new Pool rejects a bad buffer or range", async (t) => {
     assert.throws(() => Pool.create("4096" as unknown as number), builtIn(TypeError));
   });
 });
+
+Deno.test("a pool whose buffer was detached throws detached from every call", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const pool = new Pool(memory.buffer);
+  const offset = pool.alloc(100);
+  const block = pool.allocate(50)!;
+  memory.grow(1);
+  const calls: [string, () => unknown][] = [
+    ["alloc", () => pool.alloc(100)],
+    ["allocate", () => pool.allocate(10)],
+    ["free", () => pool.free(offset)],
+    ["sizeOf", () => pool.sizeOf(offset)],
+    ["deallocate", () => pool.deallocate(block)],
+    ["resize", () => pool.resize(block, 10)],
+    ["bytesUsed", () => pool.bytesUsed()],
+    ["bytesFree", () => pool.bytesFree()],
+    ["largestFreeBlock", () => pool.largestFreeBlock()],
+    ["stats", () => pool.stats()],
+    ["blocks", () => [...pool.blocks()]],
+    ["check", () => pool.check()],
+  ];
+  for (const [name, call] of calls) {
+    assert.throws(
+      call,
+      (e) => e instanceof PoolError && e.code === "detached" && /detached/.test(e.message),
+      name,
+    );
+  }
+  assert.ok(block.live, "a failed deallocate leaves the handle live");
+});

@@ -834,3 +834,27 @@ Deno.test("check()", async (t) => {
     assert.throws(() => second.pool.check(), corrupt);
   });
 });
+
+Deno.test("every range from the smallest pool up can be made a pool", () => {
+  const smallest = smallestPoolBytes();
+  assert.throws(() => Pool.create(smallest - Size.Align), RangeError);
+  for (let bytes = smallest; bytes < 70_000; bytes += Size.Align) {
+    const pool = Pool.create(bytes);
+    const largest = pool.largestFreeBlock();
+    assert.ok(largest >= Size.MinPayload, `a ${bytes}-byte pool holds a smallest block`);
+    assert.notEqual(pool.allocate(largest), null);
+    assert.equal(pool.bytesFree(), 0);
+  }
+});
+
+Deno.test("an aligned request takes a small hole that can hold it", () => {
+  const pool = Pool.create(4096);
+  const hole = pool.allocate(100)!;
+  pool.allocate(8);
+  const holeStart = hole.offset;
+  hole.free();
+  const aligned = pool.allocate(8, { align: 16 })!;
+  assert.equal(aligned.offset % 16, 0);
+  assert.ok(aligned.offset >= holeStart && aligned.offset < holeStart + 100, "placed in the hole");
+  pool.check();
+});
