@@ -5,25 +5,21 @@
  * @module
  */
 
-import { PoolError } from "./errors.ts";
+import { corrupt } from "./errors.ts";
 import { Bins, Flag, FreeField, HeaderWord, Size, type Tlsf, Value } from "./tlsf.ts";
-
-function fail(message: string): never {
-  throw new PoolError("corrupt", `The pool is corrupt: ${message}.`);
-}
 
 /** Throws `PoolError("corrupt")` at the first broken invariant of the pool. */
 export function checkPool(tlsf: Tlsf): void {
   const { u32, first, end, rows, heads } = tlsf;
-  if (u32[HeaderWord.Magic] !== Value.Magic) fail("its header's magic number is overwritten");
+  if (u32[HeaderWord.Magic] !== Value.Magic) corrupt("its header's magic number is overwritten");
   if (
     u32[HeaderWord.End] !== end || u32[HeaderWord.First] !== first ||
     u32[HeaderWord.FlCount] !== rows
   ) {
-    fail("its header's geometry (end, first block, size classes) was overwritten");
+    corrupt("its header's geometry (end, first block, size classes) was overwritten");
   }
   const top = u32[HeaderWord.Top]!;
-  if (top < first || top > end) fail(`the top block offset ${top} is outside the blocks`);
+  if (top < first || top > end) corrupt(`the top block offset ${top} is outside the blocks`);
 
   // Physical walk: sizes tile [first, end), flags agree with neighbours.
   const binned = new Set<number>();
@@ -35,41 +31,41 @@ export function checkPool(tlsf: Tlsf): void {
     const h = u32[b >>> 2]!;
     const size = tlsf.sizeAt(b);
     if (size < Size.MinBlock || b + size > end) {
-      fail(`the block at ${b} has an impossible size, ${size}`);
+      corrupt(`the block at ${b} has an impossible size, ${size}`);
     }
     if (((h & Flag.PrevFree) !== 0) !== prevFree) {
-      fail(
+      corrupt(
         `the block at ${b} says its predecessor is ${prevFree ? "used" : "free"}, which is wrong`,
       );
     }
     const free = (h & Flag.Free) !== 0;
-    if (free && prevFree) fail(`the free block at ${b} touches another free block`);
+    if (free && prevFree) corrupt(`the free block at ${b} touches another free block`);
     if (free) {
       if (b === top) {
-        if (b + size !== end) fail(`the top block at ${b} does not reach the pool's end`);
+        if (b + size !== end) corrupt(`the top block at ${b} does not reach the pool's end`);
       } else {
         if (u32[(b + size - FreeField.FooterFromEnd) >>> 2] !== size) {
-          fail(`the free block at ${b} has a footer that disagrees with its size ${size}`);
+          corrupt(`the free block at ${b} has a footer that disagrees with its size ${size}`);
         }
         binned.add(b);
       }
     } else {
-      if (b === top) fail(`the top block at ${b} is marked used`);
+      if (b === top) corrupt(`the top block at ${b} is marked used`);
       used += size;
       live++;
     }
     prevFree = free;
     b += size;
   }
-  if (b !== end) fail(`the blocks end at ${b}, not at the sentinel ${end}`);
+  if (b !== end) corrupt(`the blocks end at ${b}, not at the sentinel ${end}`);
   const sentinel = u32[end >>> 2]!;
   if (
     (sentinel & ~Flag.PrevFree) !== Value.Sentinel ||
     ((sentinel & Flag.PrevFree) !== 0) !== prevFree
   ) {
-    fail(`the end sentinel is overwritten`);
+    corrupt(`the end sentinel is overwritten`);
   }
-  if ((top === end) === prevFree) fail(`the top block offset ${top} is not the last free block`);
+  if ((top === end) === prevFree) corrupt(`the top block offset ${top} is not the last free block`);
 
   // Free lists: every binned block in its own bin, linked both ways, bitmaps in step.
   let listed = 0;
@@ -77,25 +73,25 @@ export function checkPool(tlsf: Tlsf): void {
   for (let fl = 0; fl < rows; fl++) {
     const slMap = u32[HeaderWord.SlBitmaps + fl]!;
     if (((u32[HeaderWord.FlBitmap]! >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) {
-      fail(`the first-level bitmap disagrees with row ${fl}`);
+      corrupt(`the first-level bitmap disagrees with row ${fl}`);
     }
     for (let sl = 0; sl < Bins.SlCount; sl++) {
       const bin = fl * Bins.SlCount + sl;
       let prev: number = Value.Nil;
       let n = u32[heads + bin]!;
       if (((slMap >>> sl) & 1) !== (n !== Value.Nil ? 1 : 0)) {
-        fail(`the bitmap of row ${fl} disagrees with bin ${sl}`);
+        corrupt(`the bitmap of row ${fl} disagrees with bin ${sl}`);
       }
       while (n !== Value.Nil) {
         if (!binned.delete(n)) {
-          fail(`bin ${bin} lists ${n}, which is not a free block or is listed twice`);
+          corrupt(`bin ${bin} lists ${n}, which is not a free block or is listed twice`);
         }
         const size = tlsf.sizeAt(n);
         if (tlsf.binIndex(size) !== bin) {
-          fail(`the free block at ${n} (size ${size}) is in bin ${bin}`);
+          corrupt(`the free block at ${n} (size ${size}) is in bin ${bin}`);
         }
         if (u32[(n + FreeField.Prev) >>> 2] !== prev) {
-          fail(`the free block at ${n} has a wrong back link`);
+          corrupt(`the free block at ${n} has a wrong back link`);
         }
         if (size > largest) largest = size;
         listed++;
@@ -104,19 +100,19 @@ export function checkPool(tlsf: Tlsf): void {
       }
     }
   }
-  if (binned.size > 0) fail(`the free block at ${binned.values().next().value} is in no bin`);
+  if (binned.size > 0) corrupt(`the free block at ${binned.values().next().value} is in no bin`);
 
   // Counters.
   if (u32[HeaderWord.FreeBlocks] !== listed) {
-    fail(`it counts ${u32[HeaderWord.FreeBlocks]} free blocks, not ${listed}`);
+    corrupt(`it counts ${u32[HeaderWord.FreeBlocks]} free blocks, not ${listed}`);
   }
   const counted = tlsf.counter(HeaderWord.AllocationsLow) - tlsf.counter(HeaderWord.FreesLow);
-  if (counted !== live) fail(`it counts ${counted} live blocks, not ${live}`);
+  if (counted !== live) corrupt(`it counts ${counted} live blocks, not ${live}`);
   if (u32[HeaderWord.BytesUsed] !== used) {
-    fail(`it counts ${u32[HeaderWord.BytesUsed]} bytes used, not ${used}`);
+    corrupt(`it counts ${u32[HeaderWord.BytesUsed]} bytes used, not ${used}`);
   }
   const cached = u32[HeaderWord.Largest]!;
   if (cached !== Value.LargestUnknown && cached !== largest) {
-    fail(`it records ${cached} as the largest free block, not ${largest}`);
+    corrupt(`it records ${cached} as the largest free block, not ${largest}`);
   }
 }

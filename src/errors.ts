@@ -57,3 +57,8 @@ export class PoolError extends Error {
     this.code = code;
   }
 }
+
+/** Throws `PoolError("corrupt")` saying what was found damaged. */
+export function corrupt(damage: string): never {
+  throw new PoolError("corrupt", `The pool is corrupt: ${damage}.`);
+}

@@ -7,8 +7,9 @@
  * Offsets inside the pool are relative to its start and kept in 32-bit
  * words, so a pool spans at most 4 GiB. The public methods speak in absolute
  * payload offsets (the `Block.offset` users see); callers validate
- * arguments; what throws here is a `PoolError` for a pool that can no
- * longer be used.
+ * arguments. What throws here is a `PoolError`: `detached` for a pool
+ * whose buffer is gone, `corrupt` for damage found on the way (see
+ * "integrity" below).
  *
  * The layout lives in `const enum`s in this file because the compiler
  * replaces their members with literals here, and the hot paths below must
@@ -17,7 +18,7 @@
  * @module
  */
 
-import { PoolError } from "./errors.ts";
+import { corrupt, PoolError } from "./errors.ts";
 
 // ── layout ────────────────────────────────────────────────────────────────
 //
@@ -156,6 +157,18 @@ export const enum Status {
   NotABlock = -1,
   /** The payload of a free block. */
   FreeBlock = -2,
+}
+
+/** What an integrity check found damaged (see `Tlsf.#corrupt`). */
+const enum Damage {
+  /** A free block's list links do not point back at it. */
+  Links,
+  /** A list head is not a free block at the head of a list. */
+  Head,
+  /** A free block's header and footer disagree. */
+  FreeBlock,
+  /** The top block's header does not reach the pool's end. */
+  Top,
 }
 
 /** The largest pool: offsets live in 32-bit words. */
@@ -339,8 +352,11 @@ export class Tlsf {
     }
     u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - (next - b);
     if (++u32[HeaderWord.FreesLow]! === 0) u32[HeaderWord.FreesHigh]!++;
-    if (next === u32[HeaderWord.Top] && !(h & Flag.PrevFree)) this.#becomeTop(b, next);
-    else this.#merge(b, h);
+    if (next === u32[HeaderWord.Top] && !(h & Flag.PrevFree)) {
+      this.#becomeTop(b, this.#checkTop(next));
+    } else {
+      this.#merge(b, h);
+    }
     return 0;
   }
 
@@ -417,7 +433,7 @@ export class Tlsf {
     const bin = this.#searchAbove(need);
     if (bin >= 0) return this.#fromBin(bin, need);
     const top = this.u32[HeaderWord.Top]!;
-    if (this.end - top >= need) return this.#fromTop(top, need);
+    if (this.end - top >= need) return this.#fromTop(this.#checkTop(top), need);
     return this.#takeSlow(need, Size.Align);
   }
 
@@ -483,7 +499,9 @@ export class Tlsf {
   #takeHead(bin: number): number {
     const u32 = this.u32;
     const b = u32[this.heads + bin]!;
-    this.#unlink(b, sizeOf(u32[b >>> 2]!));
+    const h = u32[b >>> 2]!;
+    if ((h & Flag.Mask) !== Flag.Free) this.#corrupt(Damage.FreeBlock, b);
+    this.#unlink(b, sizeOf(h));
     return b;
   }
 
@@ -534,7 +552,7 @@ export class Tlsf {
         }
       }
     }
-    const top = u32[HeaderWord.Top]!;
+    const top = this.#checkTop(u32[HeaderWord.Top]!);
     const gap = aligned ? this.#gap(top, align) : 0;
     if (top < this.end && gap + need <= this.end - top) {
       return this.#carveAfter(gap, top, this.end - top, need, true);
@@ -598,8 +616,11 @@ export class Tlsf {
     const u32 = this.u32;
     const h = u32[b >>> 2]!;
     const next = b + sizeOf(h);
-    if (next === u32[HeaderWord.Top] && !(h & Flag.PrevFree)) this.#becomeTop(b, next);
-    else this.#merge(b, h);
+    if (next === u32[HeaderWord.Top] && !(h & Flag.PrevFree)) {
+      this.#becomeTop(b, this.#checkTop(next));
+    } else {
+      this.#merge(b, h);
+    }
   }
 
   /** Makes the region from `start` to the end the top block; `next` was the top. */
@@ -616,23 +637,74 @@ export class Tlsf {
     let start = b;
     let size = sizeOf(h);
     if (h & Flag.PrevFree) {
+      const prevSize = this.#footerBefore(b);
       // Marked free though merged away, so that freeing it again is caught.
       u32[b >>> 2] = h | Flag.Free;
-      const prevSize = u32[(b - FreeField.FooterFromEnd) >>> 2]!;
       start = b - prevSize;
       this.#unlink(start, prevSize);
       size += prevSize;
     }
     const next = start + size;
-    if (next === u32[HeaderWord.Top]) return this.#becomeTop(start, next);
+    if (next === u32[HeaderWord.Top]) return this.#becomeTop(start, this.#checkTop(next));
     const nh = u32[next >>> 2]!;
     if (nh & Flag.Free) {
       const nextSize = sizeOf(nh);
+      if (u32[(next + nextSize - FreeField.FooterFromEnd) >>> 2] !== nextSize) {
+        this.#corrupt(Damage.FreeBlock, next);
+      }
       this.#unlink(next, nextSize);
       size += nextSize;
     }
     u32[(start + size) >>> 2]! |= Flag.PrevFree;
     this.#makeFree(start, size);
+  }
+
+  /** Size of the free block before `b`, from its footer, checked against its header. */
+  #footerBefore(b: number): number {
+    const size = this.u32[(b - FreeField.FooterFromEnd) >>> 2]!;
+    if (this.u32[(b - size) >>> 2] !== (size | Flag.Free) >>> 0 || b - size < this.first) {
+      this.#corrupt(Damage.FreeBlock, b - size);
+    }
+    return size;
+  }
+
+  /**
+   * Checks the top block at `top` (End when empty): its header must say it
+   * reaches the end, which a `top` anywhere else almost never reads as.
+   * Returns `top`.
+   */
+  #checkTop(top: number): number {
+    const header = this.u32[top >>> 2];
+    if (
+      top === this.end
+        ? (header! & ~Flag.PrevFree) !== Value.Sentinel
+        : header !== ((this.end - top) | Flag.Free) >>> 0
+    ) {
+      this.#corrupt(Damage.Top, top);
+    }
+    return top;
+  }
+
+  /**
+   * Throws `PoolError("corrupt")` for `damage` found at `at`, or `detached`
+   * when that is why nothing adds up. The messages are made here, away from
+   * the checks, so that the checking functions stay small enough to inline.
+   */
+  #corrupt(damage: Damage, at: number): never {
+    this.assertAttached();
+    const where = this.base + at;
+    switch (damage) {
+      case Damage.Links:
+        return corrupt(`the free-list links of the free block at ${where} are overwritten`);
+      case Damage.Head:
+        return corrupt(`the head of free list ${at} is overwritten`);
+      case Damage.FreeBlock:
+        return corrupt(`the header or footer of the free block at ${where} is overwritten`);
+      case Damage.Top:
+        return corrupt(
+          `the top block at ${where} (the free space at the pool's end) is overwritten`,
+        );
+    }
   }
 
   /** Writes a free block's header and footer at `b` and files it in its bin. */
@@ -656,7 +728,7 @@ export class Tlsf {
     const next = b + old;
     const top = u32[HeaderWord.Top]!;
     let room = old;
-    if (next === top) room += this.end - top;
+    if (next === top) room += this.end - this.#checkTop(top);
     else if (u32[next >>> 2]! & Flag.Free) room += sizeOf(u32[next >>> 2]!);
     if (need > room) {
       const moved = align <= Size.Align ? this.#take(need) : this.#takeAligned(need, align);
@@ -702,7 +774,7 @@ export class Tlsf {
   #slideDown(b: number, old: number, room: number, need: number, align: number): number {
     const u32 = this.u32;
     if (!(u32[b >>> 2]! & Flag.PrevFree)) return Value.Nil;
-    const prevSize = u32[(b - FreeField.FooterFromEnd) >>> 2]!;
+    const prevSize = this.#footerBefore(b);
     const start = b - prevSize;
     const total = prevSize + room;
     const gap = align <= Size.Align ? 0 : this.#gap(start, align);
@@ -744,6 +816,14 @@ export class Tlsf {
     const u32 = this.u32;
     const bin = this.binIndex(size);
     const head = u32[this.heads + bin]!;
+    // A head outside the pool reads as undefined and fails the flag test.
+    if (
+      head !== Value.Nil &&
+      ((u32[head >>> 2]! & Flag.Mask) !== Flag.Free ||
+        u32[(head + FreeField.Prev) >>> 2] !== Value.Nil)
+    ) {
+      this.#corrupt(Damage.Head, bin);
+    }
     u32[(b + FreeField.Next) >>> 2] = head;
     u32[(b + FreeField.Prev) >>> 2] = Value.Nil;
     if (head !== Value.Nil) {
@@ -759,16 +839,24 @@ export class Tlsf {
     if (size > u32[HeaderWord.Largest]!) u32[HeaderWord.Largest] = size;
   }
 
-  /** Takes the free block at `b` out of its bin's list. */
+  /**
+   * Takes the free block at `b` out of its bin's list, after checking that
+   * its neighbours in the list point back at it: a damaged link is reported,
+   * never written through.
+   */
   #unlink(b: number, size: number): void {
     const u32 = this.u32;
     const next = u32[(b + FreeField.Next) >>> 2]!;
     const prev = u32[(b + FreeField.Prev) >>> 2]!;
-    if (next !== Value.Nil) u32[(next + FreeField.Prev) >>> 2] = prev;
+    if (next !== Value.Nil && u32[(next + FreeField.Prev) >>> 2] !== b) {
+      this.#corrupt(Damage.Links, b);
+    }
     if (prev !== Value.Nil) {
+      if (u32[(prev + FreeField.Next) >>> 2] !== b) this.#corrupt(Damage.Links, b);
       u32[(prev + FreeField.Next) >>> 2] = next;
     } else {
       const bin = this.binIndex(size);
+      if (u32[this.heads + bin] !== b) this.#corrupt(Damage.Links, b);
       u32[this.heads + bin] = next;
       if (next === Value.Nil) {
         const fl = bin >>> Bins.SlLog2;
@@ -777,6 +865,7 @@ export class Tlsf {
         if (slMap === 0) u32[HeaderWord.FlBitmap]! &= ~(1 << fl);
       }
     }
+    if (next !== Value.Nil) u32[(next + FreeField.Prev) >>> 2] = prev;
     u32[HeaderWord.FreeBlocks]!--;
     if (size === u32[HeaderWord.Largest]) u32[HeaderWord.Largest] = Value.LargestUnknown;
   }
