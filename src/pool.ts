@@ -320,7 +320,12 @@ export class Pool {
    */
   alloc(size: number, align?: number): number {
     // One test admits the common case: a size below 2^32 at the default alignment.
-    if (size >>> 0 === size && align === undefined) return this.#tlsf.allocate(size);
+    return size >>> 0 === size && align === undefined
+      ? this.#tlsf.allocate(size)
+      : this.#allocChecked(size, align);
+  }
+
+  #allocChecked(size: number, align: number | undefined): number {
     checkCount(size, "size");
     if (align === undefined) return this.#tlsf.allocate(size);
     checkAlign(align);

@@ -332,25 +332,25 @@ export class Tlsf {
    * Frees the live block whose payload is at `payload`, and counts it.
    * Checks first, in constant time, that it is one: inside the blocks,
    * 8-aligned, a used header whose size stays in the pool and whose
-   * successor agrees that it is used. Returns 0, or a negative Status and
-   * nothing changed.
+   * successor agrees that it is used. Returns 0, or Status.NotABlock and
+   * nothing changed (`liveBlock` tells why).
    */
   free(payload: number): number {
     const u32 = this.u32;
     const b = payload - this.#toBlock;
+    // A read outside the view is undefined, which fails the tests below.
+    const h = u32[b >>> 2]!;
+    const size = sizeOf(h);
+    const next = b + size;
     // `b >>> 0 === b` admits only whole numbers, so the bit test is exact.
     if (
-      !(b >>> 0 === b && b >= this.first && b < this.end && (b & Flag.Mask) === Size.BlockHeader)
+      !(b >>> 0 === b && b >= this.first && (b & Flag.Mask) === Size.BlockHeader &&
+        !(h & Flag.Free) && size >= Size.MinBlock && next <= this.end &&
+        !(u32[next >>> 2]! & Flag.PrevFree))
     ) {
       return Status.NotABlock;
     }
-    const h = u32[b >>> 2]!;
-    if (h & Flag.Free) return Status.FreeBlock;
-    const next = b + sizeOf(h);
-    if (next - b < Size.MinBlock || next > this.end || (u32[next >>> 2]! & Flag.PrevFree)) {
-      return Status.NotABlock;
-    }
-    u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - (next - b);
+    u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - size;
     if (++u32[HeaderWord.FreesLow]! === 0) u32[HeaderWord.FreesHigh]!++;
     if (next === u32[HeaderWord.Top] && !(h & Flag.PrevFree)) {
       this.#becomeTop(b, this.#checkTop(next));
@@ -425,28 +425,32 @@ export class Tlsf {
    * the top block, else a walk of `need`'s own bin (see `#takeSlow`).
    */
   #take(need: number): number {
-    if (need < Bins.SmallLimit) {
-      // Row 0's bins are exact: any block at or above need's own bin fits.
-      const slMap = this.u32[HeaderWord.SlBitmaps]! & (~0 << (need >>> Size.AlignLog2));
-      if (slMap !== 0) return this.#fromBin(lowestBit(slMap), need);
-    }
-    const bin = this.#searchAbove(need);
+    const bin = need < Bins.SmallLimit ? this.#smallBin(need) : this.#searchAbove(need);
     if (bin >= 0) return this.#fromBin(bin, need);
     const top = this.u32[HeaderWord.Top]!;
     if (this.end - top >= need) return this.#fromTop(this.#checkTop(top), need);
     return this.#takeSlow(need, Size.Align);
   }
 
+  /**
+   * `#searchAbove` for `need` below SmallLimit: row 0's bins are exact, and
+   * every block in a higher row is bigger than `need`. Returns -1 if all are empty.
+   */
+  #smallBin(need: number): number {
+    const u32 = this.u32;
+    const slMap = u32[HeaderWord.SlBitmaps]! & (~0 << (need >>> Size.AlignLog2));
+    if (slMap !== 0) return lowestBit(slMap);
+    const flMap = u32[HeaderWord.FlBitmap]! & ~1;
+    if (flMap === 0) return -1;
+    const fl = lowestBit(flMap);
+    return fl * Bins.SlCount + lowestBit(u32[HeaderWord.SlBitmaps + fl]!);
+  }
+
   /** As `#take`, for a payload aligned to `align` (a power of two above Size.Align). */
   #takeAligned(need: number, align: number): number {
     // Any region this big has room for the largest leading gap `#gap` can ask.
     const search = need + align + Size.Align;
-    let bin = -1;
-    if (search < Bins.SmallLimit) {
-      const slMap = this.u32[HeaderWord.SlBitmaps]! & (~0 << (search >>> Size.AlignLog2));
-      if (slMap !== 0) bin = lowestBit(slMap);
-    }
-    if (bin < 0) bin = this.#searchAbove(search);
+    const bin = search < Bins.SmallLimit ? this.#smallBin(search) : this.#searchAbove(search);
     if (bin >= 0) {
       const b = this.#takeHead(bin);
       return this.#carveAfter(this.#gap(b, align), b, this.sizeAt(b), need, false);
@@ -459,20 +463,15 @@ export class Tlsf {
   }
 
   /**
-   * The constant-time search: the lowest non-empty bin whose every block
-   * holds `need` bytes, leaving out row 0 for a `need` below SmallLimit
-   * (`#take` looks there itself); -1 when there is none.
+   * The constant-time search for `need` of SmallLimit or more: the lowest
+   * non-empty bin whose every block holds `need` bytes, or -1.
    */
   #searchAbove(need: number): number {
     const u32 = this.u32;
-    let fl = 0;
-    let slMap = 0;
-    if (need >= Bins.SmallLimit) {
-      const bin = this.#searchBin(need);
-      fl = bin >>> Bins.SlLog2;
-      if (fl >= this.rows) return -1;
-      slMap = u32[HeaderWord.SlBitmaps + fl]! & (~0 << (bin & (Bins.SlCount - 1)));
-    }
+    const bin = this.#searchBin(need);
+    let fl = bin >>> Bins.SlLog2;
+    if (fl >= this.rows) return -1;
+    let slMap = u32[HeaderWord.SlBitmaps + fl]! & (~0 << (bin & (Bins.SlCount - 1)));
     if (slMap === 0) {
       const flMap = u32[HeaderWord.FlBitmap]! & (~0 << (fl + 1));
       if (flMap === 0) return -1;
@@ -674,14 +673,9 @@ export class Tlsf {
    * Returns `top`.
    */
   #checkTop(top: number): number {
-    const header = this.u32[top >>> 2];
-    if (
-      top === this.end
-        ? (header! & ~Flag.PrevFree) !== Value.Sentinel
-        : header !== ((this.end - top) | Flag.Free) >>> 0
-    ) {
-      this.#corrupt(Damage.Top, top);
-    }
+    // An empty top block is the sentinel, whose flag then says its predecessor is used.
+    const expected = top === this.end ? Value.Sentinel : ((this.end - top) | Flag.Free) >>> 0;
+    if (this.u32[top >>> 2] !== expected) this.#corrupt(Damage.Top, top);
     return top;
   }
 
