@@ -24,6 +24,22 @@ export { heapMap, type HeapMapOptions } from "./src/heap_map.ts";
 export { type AllocateOptions, type BlockInfo, Pool, type PoolOptions } from "./src/pool.ts";
 export type { PoolStats } from "./src/stats.ts";
 export {
+  minimumPoolSize,
+  type PoolSize,
+  type PoolSizeOptions,
+  type ReplayOptions,
+  type ReplayResult,
+  replayTrace,
+} from "./src/replay.ts";
+export {
+  parseTrace,
+  type ParseTraceOptions,
+  type Trace,
+  TraceError,
+  type TraceInput,
+} from "./src/trace_format.ts";
+export { recordTrace, type RecordTraceOptions, type TraceRecorder } from "./src/trace_recorder.ts";
+export {
   allocate,
   bytesFree,
   bytesUsed,

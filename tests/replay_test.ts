@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import { minimumPoolSize, parseTrace, Pool, replayTrace } from "../mod.ts";
+import { bisectPoolSize } from "../src/replay.ts";
+import { metadataBytes, rowsFor, Size } from "../src/tlsf.ts";
+
+const TRACES = new URL("../../shared/traces/", import.meta.url);
+const SMALLEST_TRACE = new URL("git-log-p.trace.gz", TRACES);
+
+function isDirectory(url: URL): boolean {
+  try {
+    return Deno.statSync(url).isDirectory;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+const tracesPresent = isDirectory(TRACES);
+if (!tracesPresent) {
+  console.warn(`Skipping the real-trace test: the folder ${TRACES.pathname} is absent.`);
+}
+
+/** Whole bytes of the block that holds a request of `size` bytes. */
+function blockBytes(size: number): number {
+  return Math.max(
+    Size.MinBlock,
+    Math.ceil((size + Size.BlockHeader) / Size.Align) * Size.Align,
+  );
+}
+
+/**
+ * The smallest pool with `bytes` of room for blocks: the blocks are carved
+ * one after another from the top block, which must hold the last one, so
+ * they need exactly `bytes` after the metadata, whose own size grows with
+ * the pool's.
+ */
+function poolFor(bytes: number): number {
+  let size = bytes + metadataBytes(rowsFor(bytes));
+  while (bytes + metadataBytes(rowsFor(size)) !== size) {
+    size = bytes + metadataBytes(rowsFor(size));
+  }
+  return size;
+}
+
+/** N blocks of `size` bytes allocated, then freed. */
+function fillThenEmpty(count: number, size: number): string {
+  const lines = ["# fill, then empty"];
+  for (let id = 0; id < count; id++) lines.push(`a ${id} ${size}`);
+  for (let id = 0; id < count; id++) lines.push(`f ${id}`);
+  return lines.join("\n");
+}
+
+Deno.test("replayTrace replays a trace through the raw interface", async (t) => {
+  const text = "a 0 100\na 1 50 64\nr 0 3 500\nf 1\na 1 20\nr 3 3 40\n";
+
+  await t.step("the pool ends as if the operations had been made by hand", async () => {
+    const replayed = Pool.create(8192);
+    const result = replayTrace(await parseTrace(text), replayed);
+    assert.deepEqual(result, {
+      operations: 6,
+      failedAt: -1,
+      peakLiveBytes: 550,
+      peakLiveBlocks: 2,
+    });
+
+    const byHand = Pool.create(8192);
+    const zero = byHand.allocate(100)!;
+    const one = byHand.alloc(50, 64);
+    byHand.resize(zero, 500);
+    byHand.free(one);
+    byHand.alloc(20);
+    byHand.resize(zero, 40);
+    assert.deepEqual([...replayed.blocks()], [...byHand.blocks()]);
+    assert.deepEqual(replayed.stats(), byHand.stats());
+    replayed.check();
+  });
+
+  await t.step("an aligned allocation gets its alignment", async () => {
+    const pool = Pool.create(8192);
+    replayTrace(await parseTrace("a 0 8\na 1 8 256\n"), pool);
+    const used = [...pool.blocks()].filter((block) => !block.free);
+    assert.equal(used[1]!.offset % 256, 0);
+  });
+
+  await t.step("it stops at the first allocation that finds no room", async () => {
+    const trace = await parseTrace(fillThenEmpty(100, 100));
+    const pool = new Pool(new ArrayBuffer(poolFor(10 * blockBytes(100))));
+    const result = replayTrace(trace, pool);
+    assert.equal(result.failedAt, 10);
+    assert.equal(result.operations, 10);
+    assert.equal(pool.stats().liveBlocks, 10);
+    assert.equal(pool.stats().failedAllocations, 1);
+  });
+
+  await t.step("a resize that finds no room is a failure too", async () => {
+    const trace = await parseTrace("a 0 100\na 1 100\nr 0 0 100000\nf 1\n");
+    assert.equal(replayTrace(trace, Pool.create(4096)).failedAt, 2);
+  });
+
+  await t.step("limit replays only the first operations", async () => {
+    const trace = await parseTrace(fillThenEmpty(20, 100));
+    const pool = Pool.create(8192);
+    const result = replayTrace(trace, pool, { limit: 5 });
+    assert.deepEqual(result, {
+      operations: 5,
+      failedAt: -1,
+      peakLiveBytes: 500,
+      peakLiveBlocks: 5,
+    });
+    assert.throws(() => replayTrace(trace, pool, { limit: -1 }), RangeError);
+  });
+
+  await t.step("timings get one duration per operation", async () => {
+    const trace = await parseTrace(text);
+    const timings = new Float64Array(trace.length).fill(NaN);
+    replayTrace(trace, Pool.create(8192), { timings });
+    assert.ok(timings.every((ms) => Number.isFinite(ms) && ms >= 0));
+    const short = new Float64Array(trace.length - 1);
+    assert.throws(() => replayTrace(trace, Pool.create(8192), { timings: short }), RangeError);
+  });
+});
+
+Deno.test("minimumPoolSize finds the smallest pool that replays a trace", async (t) => {
+  // N blocks carved one after another: the pool needs its metadata plus N whole blocks.
+  const cases = [
+    { count: 1000, size: 100 },
+    { count: 500, size: 5 },
+    { count: 300, size: 1000 },
+    // 64 KiB of blocks: the pool crosses a power of two, so it has one more row of bins.
+    { count: 4096, size: 12 },
+  ];
+
+  await t.step("searched to the byte, it is metadata plus every block, exactly", async () => {
+    for (const { count, size } of cases) {
+      const expected = poolFor(count * blockBytes(size));
+      const trace = await parseTrace(fillThenEmpty(count, size));
+      const found = minimumPoolSize(trace, { tolerance: 0 });
+      assert.equal(found.poolSize, expected, `${count} blocks of ${size}`);
+      assert.ok(found.failedSize < expected);
+      const smaller = new Pool(new ArrayBuffer(expected - Size.Align));
+      assert.equal(replayTrace(trace, smaller).failedAt, count - 1);
+      assert.equal(found.peakBytesUsed, count * blockBytes(size));
+      assert.equal(found.metadataBytes, expected - count * blockBytes(size));
+      assert.equal(found.peakLiveBytes, count * size);
+      assert.equal(found.peakLiveBlocks, count);
+    }
+  });
+
+  await t.step("with the default tolerance it is within 0.5% above the answer", async () => {
+    for (const { count, size } of cases) {
+      const expected = poolFor(count * blockBytes(size));
+      const found = minimumPoolSize(await parseTrace(fillThenEmpty(count, size)));
+      assert.ok(
+        found.poolSize >= expected && found.poolSize <= expected * 1.005,
+        `${count}×${size}`,
+      );
+      assert.ok(found.failedSize < expected);
+    }
+  });
+
+  await t.step("an empty trace needs the smallest pool there is", async () => {
+    const found = minimumPoolSize(await parseTrace("# nothing\n"));
+    assert.equal(found.poolSize, found.metadataBytes + Size.MinBlock);
+    assert.equal(found.trials, 1);
+  });
+
+  await t.step("onTrial sees every replay, and the last fitting size is the answer", async () => {
+    const trials: [number, boolean][] = [];
+    const found = minimumPoolSize(await parseTrace(fillThenEmpty(100, 40)), {
+      onTrial: (poolSize, fits) => trials.push([poolSize, fits]),
+    });
+    assert.equal(trials.length, found.trials);
+    const fitting = trials.filter(([, fits]) => fits).map(([size]) => size);
+    assert.equal(Math.min(...fitting), found.poolSize);
+  });
+});
+
+Deno.test("bisectPoolSize finds a threshold to within its tolerance", async (t) => {
+  const thresholds = [8, 1000, 123_456, 50_000_000];
+
+  await t.step("growing from a lower bound", () => {
+    for (const threshold of thresholds) {
+      for (const tolerance of [0, 0.005, 0.1]) {
+        const found = bisectPoolSize(8, (size) => size >= threshold, { tolerance });
+        assert.ok(found.poolSize >= threshold && found.poolSize <= threshold * (1 + tolerance) + 8);
+        assert.ok(found.failedSize < threshold);
+      }
+    }
+  });
+
+  await t.step("stepping down from an upper bound, near or far", () => {
+    for (const threshold of thresholds) {
+      for (const upperBound of [threshold, threshold + 64, threshold * 3]) {
+        const tried: number[] = [];
+        const found = bisectPoolSize(8, (size) => {
+          tried.push(size);
+          return size >= threshold;
+        }, { upperBound });
+        assert.ok(found.poolSize >= threshold && found.poolSize <= threshold * 1.005 + 8);
+        assert.ok(found.failedSize < threshold);
+        assert.equal(tried.findLast((size) => size >= threshold), found.poolSize);
+      }
+    }
+  });
+
+  await t.step("an upper bound that does not fit is ignored", () => {
+    const found = bisectPoolSize(8, (size) => size >= 5000, { upperBound: 4000 });
+    assert.ok(found.poolSize >= 5000 && found.poolSize <= 5000 * 1.005 + 8);
+  });
+});
+
+Deno.test({
+  name: "the smallest real trace replays to the end with the README's peaks",
+  ignore: !tracesPresent,
+  async fn() {
+    const file = await Deno.open(SMALLEST_TRACE);
+    const trace = await parseTrace(file.readable, { name: "git-log-p.trace.gz" });
+    assert.equal(trace.length, 258_247);
+    const result = replayTrace(trace, Pool.create(1 << 24));
+    assert.equal(result.failedAt, -1);
+    assert.equal(result.operations, trace.length);
+    assert.equal(result.peakLiveBytes, 3_880_623);
+    assert.equal(result.peakLiveBlocks, 425);
+
+    const found = minimumPoolSize(trace);
+    assert.equal(found.peakLiveBytes, 3_880_623);
+    assert.equal(replayTrace(trace, new Pool(new ArrayBuffer(found.poolSize))).failedAt, -1);
+    assert.notEqual(replayTrace(trace, new Pool(new ArrayBuffer(found.failedSize))).failedAt, -1);
+  },
+});

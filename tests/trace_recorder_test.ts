@@ -1,0 +1,215 @@
+import assert from "node:assert/strict";
+import {
+  allocate,
+  type Block,
+  deallocate,
+  initPool,
+  parseTrace,
+  Pool,
+  recordTrace,
+  replayTrace,
+} from "../mod.ts";
+
+const POOL_BYTES = 1 << 20;
+/** Few enough live blocks, small enough, that the pool never runs out. */
+const MAX_LIVE = 40;
+const MAX_SIZE = 2048;
+const STEPS = 600;
+const SEEDS = [1, 2, 3, 42, 1234];
+
+/** A small seeded generator (mulberry32), so a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/**
+ * Drives `pool` through a random mix of handle and raw allocations (some
+ * aligned), resizes, and frees by `Block.free`, `deallocate` and `free`.
+ */
+function randomWorkload(pool: Pool, seed: number): void {
+  const next = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const size = () => Math.floor(next() ** 3 * MAX_SIZE);
+  const blocks: Block[] = [];
+  const offsets: number[] = [];
+  const takeOne = <T>(items: T[]): T => items.splice(Math.floor(next() * items.length), 1)[0]!;
+  for (let step = 0; step < STEPS; step++) {
+    const live = blocks.length + offsets.length;
+    const roll = next();
+    if (live < MAX_LIVE && roll < 0.3) {
+      const align = pick([undefined, 1, 8, 16, 64, 256]);
+      const block = pool.allocate(size(), align === undefined ? {} : { align, zero: next() < 0.5 });
+      blocks.push(block!);
+    } else if (live < MAX_LIVE && roll < 0.5) {
+      offsets.push(next() < 0.5 ? pool.alloc(size()) : pool.alloc(size(), pick([4, 8, 32, 128])));
+    } else if (blocks.length > 0 && roll < 0.7) {
+      assert.ok(pool.resize(pick(blocks), size()));
+    } else if (blocks.length > 0 && roll < 0.8) {
+      takeOne(blocks).free();
+    } else if (blocks.length > 0 && roll < 0.9) {
+      pool.deallocate(takeOne(blocks));
+    } else if (offsets.length > 0) {
+      pool.free(takeOne(offsets));
+    }
+  }
+}
+
+/** A writable stream that keeps what it is given. */
+function collector(): { stream: WritableStream<string>; chunks: string[]; closed: () => boolean } {
+  const chunks: string[] = [];
+  let closed = false;
+  const stream = new WritableStream<string>({
+    write(chunk) {
+      chunks.push(chunk);
+    },
+    close() {
+      closed = true;
+    },
+  });
+  return { stream, chunks, closed: () => closed };
+}
+
+Deno.test("recordTrace records what a pool is asked to do", async (t) => {
+  await t.step("a random workload, replayed from its trace, leaves the same pool", async () => {
+    for (const seed of SEEDS) {
+      const pool = Pool.create(POOL_BYTES);
+      const recorder = recordTrace(pool);
+      randomWorkload(pool, seed);
+      await recorder.stop();
+      assert.equal(pool.stats().failedAllocations, 0, "the workload must fit the pool");
+
+      const trace = await parseTrace(recorder.toString(), { name: `seed ${seed}` });
+      assert.ok(trace.ops.includes("r".charCodeAt(0)), "the workload resizes");
+      assert.ok(trace.aligns.some((align) => align > 8), "the workload aligns");
+      const copy = Pool.create(POOL_BYTES);
+      assert.equal(replayTrace(trace, copy).failedAt, -1);
+      assert.deepEqual([...copy.blocks()], [...pool.blocks()], `seed ${seed}`);
+      assert.deepEqual(copy.stats(), pool.stats(), `seed ${seed}`);
+    }
+  });
+
+  await t.step("ids are small and reused after a free", async () => {
+    const pool = Pool.create(4096);
+    const recorder = recordTrace(pool, { description: "ids" });
+    const a = pool.alloc(8);
+    pool.alloc(8);
+    pool.free(a);
+    pool.alloc(16);
+    pool.alloc(24);
+    await recorder.stop();
+    assert.equal(recorder.toString(), "# ids\na 0 8\na 1 8\nf 0\na 0 16\na 2 24\n");
+  });
+
+  await t.step("the module-level functions of the default pool are recorded too", async () => {
+    const pool = initPool(new ArrayBuffer(4096));
+    const recorder = recordTrace(pool, { description: "default" });
+    deallocate(allocate(40)!);
+    await recorder.stop();
+    assert.equal(recorder.toString(), "# default\na 0 40\nf 0\n");
+  });
+
+  await t.step(
+    "requests without room and blocks from before recording become comments",
+    async () => {
+      const pool = Pool.create(4096);
+      const old = pool.allocate(64)!;
+      const oldRaw = pool.alloc(64);
+      const recorder = recordTrace(pool, { description: "comments" });
+      assert.equal(pool.allocate(100_000), null);
+      assert.equal(pool.alloc(100_000), 0);
+      const block = pool.allocate(8)!;
+      assert.equal(pool.resize(block, 100_000), false);
+      pool.resize(old, 128);
+      old.free();
+      pool.free(oldRaw);
+      await recorder.stop();
+      const text = recorder.toString();
+      assert.deepEqual(text.split("\n").filter((line) => !line.startsWith("#")), ["a 0 8", ""]);
+      assert.equal(text.split("\n").filter((line) => line.startsWith("# ")).length, 7);
+      assert.equal((await parseTrace(text)).length, 1);
+    },
+  );
+
+  await t.step("calls that throw are not recorded", async () => {
+    const pool = Pool.create(4096);
+    const recorder = recordTrace(pool, { description: "throws" });
+    const block = pool.allocate(8)!;
+    block.free();
+    assert.throws(() => block.free());
+    assert.throws(() => pool.alloc(8, 3));
+    await recorder.stop();
+    assert.equal(recorder.toString(), "# throws\na 0 8\nf 0\n");
+  });
+});
+
+Deno.test("a recorder's wrappers belong to its pool alone, and only while it records", async (t) => {
+  await t.step("recording shadows the class's methods on the pool object", async () => {
+    const pool = Pool.create(4096);
+    const other = Pool.create(4096);
+    const recorder = recordTrace(pool);
+    for (const name of ["allocate", "deallocate", "resize", "alloc", "free"] as const) {
+      assert.ok(Object.hasOwn(pool, name), name);
+      assert.notEqual(pool[name], Pool.prototype[name]);
+      assert.equal(Object.hasOwn(other, name), false);
+    }
+    assert.ok(recorder.recording);
+    await recorder.stop();
+    assert.equal(recorder.recording, false);
+    for (const name of ["allocate", "deallocate", "resize", "alloc", "free"] as const) {
+      assert.equal(pool[name], Pool.prototype[name], name);
+    }
+  });
+
+  await t.step("after stop() nothing more is recorded, and stop() again is harmless", async () => {
+    const pool = Pool.create(4096);
+    const recorder = recordTrace(pool, { description: "stop" });
+    pool.alloc(8);
+    await recorder.stop();
+    pool.alloc(8);
+    await recorder.stop();
+    assert.equal(recorder.toString(), "# stop\na 0 8\n");
+  });
+
+  await t.step("a pool can be recorded again once stopped, but not twice at once", async () => {
+    const pool = Pool.create(4096);
+    const first = recordTrace(pool);
+    assert.throws(() => recordTrace(pool), /being recorded already/);
+    await first.stop();
+    const second = recordTrace(pool, { description: "again" });
+    pool.alloc(8);
+    await second.stop();
+    assert.equal(second.toString(), "# again\na 0 8\n");
+  });
+
+  await t.step("a stream receives the same text, and is closed by stop()", async () => {
+    const pool = Pool.create(POOL_BYTES);
+    const sink = collector();
+    const recorder = recordTrace(pool, { stream: sink.stream });
+    randomWorkload(pool, 7);
+    // Enough lines for several chunks.
+    for (let i = 0; i < 20_000; i++) pool.free(pool.alloc(i % 100));
+    await recorder.stop();
+    assert.ok(sink.closed());
+    assert.ok(sink.chunks.length > 1);
+    assert.equal(sink.chunks.join(""), recorder.toString());
+  });
+
+  await t.step("a stream that fails makes stop() reject", async () => {
+    const pool = Pool.create(4096);
+    const broken = new WritableStream<string>({
+      write() {
+        throw new Error("disk full");
+      },
+    });
+    const recorder = recordTrace(pool, { stream: broken });
+    pool.alloc(8);
+    await assert.rejects(recorder.stop(), /disk full/);
+  });
+});
