@@ -195,6 +195,12 @@ export class Pool {
    * ```
    */
   allocate(size: number, options?: AllocateOptions): Block | null {
+    if (size >>> 0 !== size || options !== undefined) return this.#allocateWith(size, options);
+    const offset = this.#tlsf.allocate(size);
+    return offset === 0 ? null : createBlock(this, offset, size, Size.Align);
+  }
+
+  #allocateWith(size: number, options: AllocateOptions | undefined): Block | null {
     checkCount(size, "size");
     let align: number = Size.Align;
     if (options?.align !== undefined) {
@@ -203,7 +209,7 @@ export class Pool {
     }
     const offset = this.#tlsf.allocateAligned(size, align);
     if (offset === 0) return null;
-    if (options?.zero) new Uint8Array(this.#buffer, offset, size).fill(0);
+    if (options?.zero) this.#tlsf.clear(offset, size);
     return createBlock(this, offset, size, align);
   }
 
@@ -227,15 +233,19 @@ export class Pool {
    * ```
    */
   deallocate(block: Block): void {
-    this.#checkOwn(block, "deallocate");
-    if (this.#tlsf.free(block.offset) < 0) {
-      this.#tlsf.assertAttached();
-      throw new PoolError(
-        "corrupt",
-        `Cannot deallocate the block at offset ${block.offset}: its header was overwritten, or it was freed through free(offset).`,
-      );
+    if (!(block instanceof Block && block.pool === this && block.live)) {
+      this.#checkOwn(block, "deallocate");
     }
+    if (this.#tlsf.free(block.offset) < 0) this.#badHandle(block, "deallocate");
     retireBlock(block);
+  }
+
+  #badHandle(block: Block, op: string): never {
+    this.#tlsf.assertAttached();
+    throw new PoolError(
+      "corrupt",
+      `Cannot ${op} the block at offset ${block.offset}: its header was overwritten, or it was freed through free(offset).`,
+    );
   }
 
   /**
@@ -268,6 +278,7 @@ export class Pool {
     this.#checkOwn(block, "resize");
     checkCount(newLength, "newLength");
     this.#tlsf.assertAttached();
+    if (this.#tlsf.liveBlock(block.offset) < 0) this.#badHandle(block, "resize");
     const offset = this.#tlsf.resize(block.offset, newLength, block.align);
     if (offset === 0) return false;
     moveBlock(block, offset, newLength);

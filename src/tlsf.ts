@@ -67,6 +67,11 @@ export const enum Flag {
   Free = 1,
   /** The block just before this one is free, so its footer is valid. */
   PrevFree = 2,
+  /**
+   * Never set in a header. Every block offset is 4 past a multiple of 8, so
+   * every free-list link has this bit set: a link is never taken for a header.
+   */
+  Link = 4,
   /** Every flag bit. */
   Mask = 7,
 }
@@ -345,18 +350,19 @@ export class Tlsf {
     // `b >>> 0 === b` admits only whole numbers, so the bit test is exact.
     if (
       !(b >>> 0 === b && b >= this.first && (b & Flag.Mask) === Size.BlockHeader &&
-        !(h & Flag.Free) && size >= Size.MinBlock && next <= this.end &&
+        !(h & (Flag.Free | Flag.Link)) && size >= Size.MinBlock && next <= this.end &&
         !(u32[next >>> 2]! & Flag.PrevFree))
     ) {
       return Status.NotABlock;
     }
-    u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - size;
-    if (++u32[HeaderWord.FreesLow]! === 0) u32[HeaderWord.FreesHigh]!++;
     if (next === u32[HeaderWord.Top] && !(h & Flag.PrevFree)) {
       this.#becomeTop(b, this.#checkTop(next));
     } else {
       this.#merge(b, h);
     }
+    // Counted once released: a release that finds damage changes no counter.
+    u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - size;
+    if (++u32[HeaderWord.FreesLow]! === 0) u32[HeaderWord.FreesHigh]!++;
     return 0;
   }
 
@@ -375,7 +381,10 @@ export class Tlsf {
     const h = u32[b >>> 2]!;
     if (h & Flag.Free) return Status.FreeBlock;
     const next = b + sizeOf(h);
-    if (next - b < Size.MinBlock || next > this.end || (u32[next >>> 2]! & Flag.PrevFree)) {
+    if (
+      (h & Flag.Link) || next - b < Size.MinBlock || next > this.end ||
+      (u32[next >>> 2]! & Flag.PrevFree)
+    ) {
       return Status.NotABlock;
     }
     return next - b - Size.BlockHeader;
@@ -391,6 +400,12 @@ export class Tlsf {
     if (size > this.maxPayload) return 0;
     const b = this.#resize(payload - this.#toBlock, blockSizeFor(size), align);
     return b === Value.Nil ? 0 : b + this.#toBlock;
+  }
+
+  /** Fills `size` bytes at `payload` with zeros, never past the pool's range. */
+  clear(payload: number, size: number): void {
+    const start = payload - this.base;
+    this.u8.fill(0, start, start + size);
   }
 
   /** Size of the largest free block anywhere, the top block included. */
@@ -457,6 +472,7 @@ export class Tlsf {
     }
     const top = this.u32[HeaderWord.Top]!;
     if (this.end - top >= search) {
+      this.#checkTop(top);
       return this.#carveAfter(this.#gap(top, align), top, this.end - top, need, true);
     }
     return this.#takeSlow(need, align);
@@ -512,8 +528,11 @@ export class Tlsf {
     const u32 = this.u32;
     const b = u32[this.heads + bin]!;
     const h = u32[b >>> 2]!;
-    if ((h & Flag.Mask) !== Flag.Free) this.#corrupt(Damage.FreeBlock, b);
-    this.#unlink(b, sizeOf(h));
+    const size = sizeOf(h);
+    if ((h & Flag.Mask) !== Flag.Free || u32[(b + size - FreeField.FooterFromEnd) >>> 2] !== size) {
+      this.#corrupt(Damage.FreeBlock, b);
+    }
+    this.#unlink(b, size);
     return b;
   }
 
@@ -544,7 +563,7 @@ export class Tlsf {
     const aligned = align > Size.Align;
     const own = this.binIndex(need);
     let sl = own & (Bins.SlCount - 1);
-    let budget = u32[HeaderWord.FreeBlocks]!;
+    let budget = this.#walkBudget();
     for (let fl = own >>> Bins.SlLog2; fl < this.rows; fl++, sl = 0) {
       let slMap = u32[HeaderWord.SlBitmaps + fl]! & (~0 << sl);
       while (slMap !== 0) {
@@ -555,7 +574,7 @@ export class Tlsf {
           b !== Value.Nil && budget-- > 0;
           b = u32[(b + FreeField.Next) >>> 2]!
         ) {
-          const size = sizeOf(u32[b >>> 2]!);
+          const size = this.#listed(b);
           const gap = aligned ? this.#gap(b, align) : 0;
           if (gap + need <= size) {
             this.#unlink(b, size);
@@ -678,6 +697,27 @@ export class Tlsf {
       this.#corrupt(Damage.FreeBlock, b - size);
     }
     return size;
+  }
+
+  /**
+   * How many list nodes a walk may visit: the free-block counter, but never
+   * more blocks than the pool can hold, so a damaged counter or a list
+   * turned into a cycle cannot make a walk endless.
+   */
+  #walkBudget(): number {
+    return Math.min(this.u32[HeaderWord.FreeBlocks]!, (this.end - this.first) / Size.MinBlock);
+  }
+
+  /** Size of the free block at `b`, reached by a list walk, after checking it is one. */
+  #listed(b: number): number {
+    const h = this.u32[b >>> 2]!;
+    if (
+      !(b >= this.first && b < this.end && (b & Flag.Mask) === Size.BlockHeader &&
+        (h & Flag.Mask) === Flag.Free)
+    ) {
+      this.#corrupt(Damage.Links, b);
+    }
+    return sizeOf(h);
   }
 
   /**
@@ -891,13 +931,13 @@ export class Tlsf {
     if (flMap !== 0) {
       const fl = 31 - Math.clz32(flMap);
       const sl = 31 - Math.clz32(u32[HeaderWord.SlBitmaps + fl]!);
-      let budget = u32[HeaderWord.FreeBlocks]!;
+      let budget = this.#walkBudget();
       for (
         let b = u32[this.heads + fl * Bins.SlCount + sl]!;
         b !== Value.Nil && budget-- > 0;
         b = u32[(b + FreeField.Next) >>> 2]!
       ) {
-        const size = sizeOf(u32[b >>> 2]!);
+        const size = this.#listed(b);
         if (size > largest) largest = size;
       }
     }

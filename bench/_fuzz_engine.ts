@@ -1,0 +1,1644 @@
+// The misuse fuzzer's engine: random operation sequences against a pool,
+// mixed with legal and illegal writes into its buffer, and a judge that tells
+// the allocator's allowed reactions (success, PoolError, argument errors)
+// from failures (other exceptions, hangs, overlapping or out-of-range
+// payloads, damage outside the pool, a sound pool that no longer checks).
+// `bench/fuzz.ts` is its command line; `tests/fuzz_test.ts` runs it briefly.
+
+import {
+  Block,
+  type BlockInfo,
+  Pool,
+  PoolError,
+  type PoolErrorCode,
+  type PoolStats,
+} from "../mod.ts";
+import { Flag, FreeField, Size } from "../src/tlsf.ts";
+
+// ── seeded random numbers ──────────────────────────────────────────────────
+
+const TWO_POW_32 = 2 ** 32;
+const TWO_POW_53 = 2 ** 53;
+/** The golden-ratio increment of splitmix32, also a good odd multiplier for byte patterns. */
+const GOLDEN = 0x9e3779b9;
+/** Outputs dropped after seeding, so that close seeds give unrelated sequences. */
+const RNG_WARMUP = 12;
+
+/**
+ * sfc32, seeded through splitmix32: fast, and the same sequence for a seed on
+ * every machine, so a printed seed reproduces a run.
+ */
+export class Rng {
+  #a: number;
+  #b: number;
+  #c: number;
+  #d: number;
+
+  /** Makes the generator for `seed` (taken as an unsigned 32-bit integer). */
+  constructor(seed: number) {
+    let s = seed >>> 0;
+    const mix = (): number => {
+      s = (s + GOLDEN) | 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.#a = mix();
+    this.#b = mix();
+    this.#c = mix();
+    this.#d = mix();
+    for (let i = 0; i < RNG_WARMUP; i++) this.u32();
+  }
+
+  /** A uniform unsigned 32-bit integer. */
+  u32(): number {
+    const t = (((this.#a + this.#b) | 0) + this.#d) | 0;
+    this.#d = (this.#d + 1) | 0;
+    this.#a = this.#b ^ (this.#b >>> 9);
+    this.#b = (this.#c + (this.#c << 3)) | 0;
+    this.#c = (this.#c << 21) | (this.#c >>> 11);
+    this.#c = (this.#c + t) | 0;
+    return t >>> 0;
+  }
+
+  /** A uniform float in [0, 1) with 53 random bits. */
+  float(): number {
+    return ((this.u32() >>> 11) * TWO_POW_32 + this.u32()) / TWO_POW_53;
+  }
+
+  /** A uniform integer in [0, n), for n up to 2^53. */
+  below(n: number): number {
+    return n <= TWO_POW_32 ? Math.floor(this.u32() / TWO_POW_32 * n) : Math.floor(this.float() * n);
+  }
+
+  /** A uniform integer in [lo, hi]. */
+  between(lo: number, hi: number): number {
+    return lo + this.below(hi - lo + 1);
+  }
+
+  /** True with probability `p`. */
+  chance(p: number): boolean {
+    return this.u32() < p * TWO_POW_32;
+  }
+
+  /** One of `items`, uniformly. */
+  pick<T>(items: readonly T[]): T {
+    return items[this.below(items.length)]!;
+  }
+}
+
+/** Picks keys by weight from a fixed table. */
+class Weighted<K> {
+  readonly #keys: K[] = [];
+  readonly #cumulative: number[] = [];
+  readonly #total: number;
+
+  constructor(table: readonly (readonly [K, number])[]) {
+    let total = 0;
+    for (const [key, weight] of table) {
+      total += weight;
+      this.#keys.push(key);
+      this.#cumulative.push(total);
+    }
+    this.#total = total;
+  }
+
+  pick(rng: Rng): K {
+    const r = rng.below(this.#total);
+    let i = 0;
+    while (this.#cumulative[i]! <= r) i++;
+    return this.#keys[i]!;
+  }
+}
+
+// ── what a run does and reports ────────────────────────────────────────────
+
+/** Operations a step can make, with their relative frequencies. */
+const STEP_OPS = [
+  ["allocate", 12],
+  ["allocateLargest", 2],
+  ["deallocate", 9],
+  ["alloc", 9],
+  ["free", 7],
+  ["resize", 6],
+  ["sizeOf", 2],
+  ["stats", 2],
+  ["largestFreeBlock", 2],
+  ["blocks", 1],
+  ["write", 8],
+  ["badAllocate", 2],
+  ["badResize", 1],
+  ["badDeallocate", 2],
+  ["useAfterFree", 1],
+  ["badFree", 4],
+  ["badSizeOf", 1],
+] as const;
+
+type StepOp = (typeof STEP_OPS)[number][0];
+
+/**
+ * Every kind of operation a report counts, in a fixed order (the CLI's
+ * watchdog reads a kind as its index here): the step operations, then
+ * `check` (after every step), `illegalWrite` and `freeAll` (freeing every
+ * block of a sound pool before it is dropped).
+ */
+export const OP_KINDS: readonly string[] = [
+  ...STEP_OPS.map(([op]) => op),
+  "check",
+  "illegalWrite",
+  "freeAll",
+];
+
+/** Illegal writes, with their relative frequencies. */
+const ILLEGAL_WRITES = [
+  ["overflow", 25],
+  ["header", 15],
+  ["free-link", 12],
+  ["footer", 8],
+  ["pool-header", 12],
+  ["sentinel", 3],
+  ["use-after-free", 10],
+  ["random", 15],
+] as const;
+
+type IllegalWrite = (typeof ILLEGAL_WRITES)[number][0];
+
+/** Kinds of illegal write, in a fixed order (the watchdog reads a kind as its index here). */
+export const ILLEGAL_WRITE_KINDS: readonly string[] = ILLEGAL_WRITES.map(([kind]) => kind);
+
+/** What went wrong in a failure. */
+export type FailureKind =
+  /** An exception other than PoolError, or an argument error where none was due. */
+  | "exception"
+  /** An operation that took longer than `slowOpMs`, or never returned. */
+  | "hang"
+  /** A new payload overlaps a live payload (or, in a sound pool, its spare capacity). */
+  | "overlap"
+  /** A payload outside the pool's range. */
+  | "out-of-range"
+  /** A payload over the pool's metadata: its header, bitmaps, bin heads or end sentinel. */
+  | "payload-in-metadata"
+  /** Bytes of the buffer outside the pool's range changed. */
+  | "canary"
+  /** `check()` failed although no illegal write happened since the pool was made. */
+  | "check-failed"
+  /** A PoolError from a legal operation on a sound pool. */
+  | "spurious-pool-error"
+  /** A bad argument that did not throw the TypeError or RangeError due. */
+  | "bad-argument-accepted"
+  /** A misuse of a sound pool (bad offset, freed handle) that went undetected. */
+  | "misuse-undetected"
+  /** An error of the wrong class or code for the misuse. */
+  | "wrong-error"
+  /** A sound pool changed a live payload's bytes. */
+  | "contents-changed"
+  /** A sound pool returned a payload off the alignment asked for. */
+  | "misaligned"
+  /** A sound pool's answers disagree with each other or with what the fuzzer did. */
+  | "inconsistent"
+  /** The fuzzer itself threw: a bug in this harness. */
+  | "fuzzer-error";
+
+/** One failure, with what reproduces it. */
+export interface FuzzFailure {
+  kind: FailureKind;
+  /** Run `fuzz` with this seed and at least `step + 1` steps to see it again. */
+  seed: number;
+  step: number;
+  /** The operation, as a call. */
+  op: string;
+  message: string;
+  /** The top frames of the exception, if one was thrown. */
+  stack: string;
+  /** Whether the fuzzer believed the pool sound (no illegal write since it was made). */
+  sound: boolean;
+  /** The first illegal write or accepted misuse on this pool, with its step; "" if none. */
+  firstIllegal: string;
+  /** The latest one; "" if none. */
+  lastIllegal: string;
+  /** The pool's size and place. */
+  pool: string;
+}
+
+/** What a run did and found. */
+export interface FuzzReport {
+  seed: number;
+  steps: number;
+  elapsedMs: number;
+  corruptionRate: number;
+  /** Pools made. */
+  pools: number;
+  /** Operations by kind (see OP_KINDS). */
+  ops: Record<string, number>;
+  /** PoolErrors thrown, by code. */
+  poolErrors: Record<string, number>;
+  /** TypeErrors and RangeErrors thrown for bad arguments, by class. */
+  argumentErrors: Record<string, number>;
+  /** Illegal writes made, by kind. */
+  illegalWrites: Record<string, number>;
+  /**
+   * Misuses the allocator documents it cannot detect, seen accepted: a raw
+   * offset inside a live payload whose 4 preceding bytes are the user's.
+   */
+  limitations: Record<string, number>;
+  failures: FuzzFailure[];
+}
+
+/** How a fuzz run goes. */
+export interface FuzzOptions {
+  /** Seeds everything random; the same seed gives the same operations. */
+  seed: number;
+  /** Stop after this many steps. */
+  steps?: number;
+  /** Stop after this long. Without `steps` or `seconds`, a run is DEFAULT_STEPS steps. */
+  seconds?: number;
+  /** Probability that a step is an illegal write instead of an operation. Default 0. */
+  corruptionRate?: number;
+  /** An operation slower than this is reported as a hang. Default 100; Infinity turns it off. */
+  slowOpMs?: number;
+  /** Stop after this many failures. Default 50. */
+  maxFailures?: number;
+  /**
+   * Shared cells the run keeps up to date for a watchdog on another thread
+   * (PROGRESS_CELLS long): see the Progress enum.
+   */
+  progress?: Int32Array;
+  /** From this step on, each operation is described to `log` before it runs. */
+  logFrom?: number;
+  log?: (line: string) => void;
+  /** Called with each failure as it is found, before the run ends. */
+  onFailure?: (failure: FuzzFailure) => void;
+  /** Makes the pools; tests pass a sabotaged one to see the fuzzer catch it. */
+  createPool?: (
+    buffer: ArrayBuffer | SharedArrayBuffer,
+    byteOffset: number,
+    byteLength: number,
+  ) => Pool;
+}
+
+/** Steps of a run given neither `steps` nor `seconds`. */
+export const DEFAULT_STEPS = 10_000;
+/** An operation slower than this many ms counts as a hang. */
+export const SLOW_OP_MS = 100;
+const MAX_FAILURES = 50;
+const MS_PER_S = 1000;
+
+/** Indices of the cells in `FuzzOptions.progress`. */
+export const enum Progress {
+  /** The step running. */
+  Step = 0,
+  /** Its operation, as an index into OP_KINDS. */
+  Op = 1,
+  /** 1 while the pool is believed sound. */
+  Sound = 2,
+  /** Step of the pool's first illegal write, or -1. */
+  IllegalStep = 3,
+  /** Its kind, as an index into ILLEGAL_WRITE_KINDS, or -1 for an accepted misuse. */
+  IllegalKind = 4,
+  /** Bytes in the current pool. */
+  PoolBytes = 5,
+}
+
+/** Cells in `FuzzOptions.progress`. */
+export const PROGRESS_CELLS = 6;
+
+/** Runs the fuzzer; see FuzzOptions. */
+export function fuzz(options: FuzzOptions): FuzzReport {
+  return new Fuzzer(options).run();
+}
+
+// ── pools under test ───────────────────────────────────────────────────────
+
+/** Pool sizes, with weights: tiny ones run out of room and take the slow paths. */
+const POOL_SIZES = [
+  [[512, 2048], 25],
+  [[2048, 32 * 1024], 45],
+  [[32 * 1024, 256 * 1024], 25],
+  [[1024 * 1024, 1024 * 1024], 5],
+] as const;
+/** Canary bytes on each side of the pool's range, at least and at most. */
+const CANARY_MIN = 8;
+const CANARY_MAX = 72;
+/** Share of pools over a SharedArrayBuffer. */
+const SHARED_SHARE = 0.1;
+/** Steps a pool lives, at least and at most. */
+const POOL_STEPS_MIN = 300;
+const POOL_STEPS_MAX = 3000;
+/** Steps a pool lives on after its first illegal write, at least and at most. */
+const CORRUPT_STEPS_MIN = 5;
+const CORRUPT_STEPS_MAX = 300;
+/** Share of sound pools whose blocks are all freed, and the result checked, before they go. */
+const FREE_ALL_SHARE = 0.5;
+/** Recently freed offsets and handles kept for misuse. */
+const FREED_KEPT = 32;
+/** Longest write, in bytes. */
+const MAX_WRITE = 16;
+/** Share of allocations preceded by a largestFreeBlock() to judge a null against. */
+const LARGEST_FIRST_SHARE = 0.5;
+/** Share of allocations asking for zeroed memory. */
+const ZERO_SHARE = 0.25;
+/** Share of legal writes made through the block's own view rather than the buffer. */
+const VIEW_WRITE_SHARE = 0.5;
+/** Random picks tried for a handle (or a raw offset) before scanning the live list. */
+const PICK_PROBES = 4;
+
+/** Allocation sizes, with weights, given the pool's size. */
+const SIZE_CLASSES: readonly (readonly [(rng: Rng, poolBytes: number) => number, number])[] = [
+  [() => 0, 10],
+  [(rng) => rng.between(1, 64), 35],
+  [(rng) => rng.between(65, 1024), 25],
+  [(rng, n) => rng.between(1, Math.max(1, n >>> 2)), 12],
+  [(rng, n) => rng.between(1, n), 5],
+  [(rng, n) => rng.between(n, 2 * n), 3],
+  // Past the pool's 32-bit offsets, and near 2^32 where 32-bit arithmetic wraps.
+  [(rng) => rng.pick([TWO_POW_32 - 1, TWO_POW_32, TWO_POW_32 + 8, TWO_POW_53 - 1]), 2],
+  [(rng) => rng.below(TWO_POW_53), 1],
+  // -0 is a valid size 0.
+  [() => -0, 1],
+];
+
+/** Alignments, with weights; undefined leaves the option out. */
+const ALIGNS: readonly (readonly [(rng: Rng) => number | undefined, number])[] = [
+  [() => undefined, 50],
+  [(rng) => rng.pick([1, 2, 4, 8]), 10],
+  [(rng) => 2 ** rng.between(4, 12), 35],
+  [(rng) => 2 ** rng.between(13, 31), 5],
+];
+
+/** Sizes that are not whole numbers from 0 to 2^53 - 1, with the error each is due. */
+const BAD_SIZES: readonly (readonly [unknown, "TypeError" | "RangeError"])[] = [
+  [-1, "RangeError"],
+  [-8, "RangeError"],
+  [0.5, "RangeError"],
+  [12.25, "RangeError"],
+  [NaN, "RangeError"],
+  [Infinity, "RangeError"],
+  [-Infinity, "RangeError"],
+  [TWO_POW_53, "RangeError"],
+  [2 ** 60, "RangeError"],
+  ["16", "TypeError"],
+  [null, "TypeError"],
+  [undefined, "TypeError"],
+  [16n, "TypeError"],
+  [{}, "TypeError"],
+  [true, "TypeError"],
+];
+
+/** Alignments that are not powers of two from 1 to 2^31, with the error each is due. */
+const BAD_ALIGNS: readonly (readonly [unknown, "TypeError" | "RangeError"])[] = [
+  [0, "RangeError"],
+  [3, "RangeError"],
+  [6, "RangeError"],
+  [12, "RangeError"],
+  [24, "RangeError"],
+  [-8, "RangeError"],
+  [TWO_POW_32, "RangeError"],
+  [2 ** 33, "RangeError"],
+  [1.5, "RangeError"],
+  [NaN, "RangeError"],
+  [Infinity, "RangeError"],
+  ["8", "TypeError"],
+  [null, "TypeError"],
+  [8n, "TypeError"],
+  [{}, "TypeError"],
+];
+
+/** Things that are not a Block, for deallocate() and resize(). */
+const NOT_BLOCKS: readonly unknown[] = [null, undefined, {}, 16, "block", { offset: 16 }];
+/** Things that are not an offset, for free() and sizeOf(). */
+const NOT_OFFSETS: readonly unknown[] = ["16", null, undefined, 16n, {}, [16]];
+
+/** A block the fuzzer believes it owns. */
+interface Entry {
+  readonly id: number;
+  offset: number;
+  length: number;
+  /** Bytes from `offset` claimed in the owner map: the capacity if known, else max(length, 1). */
+  extent: number;
+  /** Capacity sizeOf() gave while the pool was sound, or -1. */
+  capacity: number;
+  readonly block: Block | null;
+  readonly align: number;
+  /** Step of the allocation. */
+  readonly step: number;
+  /** Position in the live list. */
+  index: number;
+}
+
+/** A pool in the middle of a bigger buffer, with everything the fuzzer tracks about it. */
+interface Arena {
+  readonly pool: Pool;
+  readonly bytes: Uint8Array;
+  /** Per byte of the buffer: the id of the live entry claiming it, or 0. */
+  readonly owner: Int32Array;
+  /** Per byte of the buffer: what a claimed byte should hold. */
+  readonly shadow: Uint8Array;
+  /** The pool's range in the buffer. */
+  readonly start: number;
+  readonly end: number;
+  /** Where the blocks begin (the first header) and end (the sentinel). */
+  readonly blocksStart: number;
+  readonly blocksEnd: number;
+  readonly canaryBefore: Uint8Array;
+  readonly canaryAfter: Uint8Array;
+  readonly live: Entry[];
+  readonly byId: Map<number, Entry>;
+  readonly freed: number[];
+  readonly retired: Block[];
+  readonly initial: PoolStats;
+  readonly label: string;
+  sound: boolean;
+  firstIllegal: string;
+  lastIllegal: string;
+  retireAt: number;
+  /** Drop this pool at the next step: after a failure, or damage the fuzzer did itself. */
+  broken: boolean;
+}
+
+/** What an operation is expected to do. */
+type Expect =
+  | { readonly kind: "ok" }
+  | { readonly kind: "argument"; readonly error: "TypeError" | "RangeError" }
+  /** A misuse, to be met with a PoolError of one of `codes` (any code if empty). */
+  | { readonly kind: "misuse"; readonly codes: readonly PoolErrorCode[] };
+
+const LEGAL: Expect = { kind: "ok" };
+// A bad raw offset may also pass for a block whose neighbours then look damaged: "corrupt".
+const BAD_OFFSET: Expect = { kind: "misuse", codes: [] };
+const FREED_HANDLE: Expect = { kind: "misuse", codes: ["double-free"] };
+const FOREIGN_HANDLE: Expect = { kind: "misuse", codes: ["foreign-block"] };
+const USE_AFTER_FREE: Expect = { kind: "misuse", codes: ["use-after-free"] };
+
+/** What `#call` returns when the operation threw. */
+const THREW: unique symbol = Symbol("threw");
+
+/** Frames of an exception's stack kept in a failure. */
+const STACK_FRAMES = 3;
+/** Bytes of a foreign pool, for foreign-block misuse. */
+const FOREIGN_POOL_BYTES = 4096;
+/** Bytes of the foreign pool's block. */
+const FOREIGN_BLOCK_BYTES = 16;
+
+/** A value as it would appear in a call. */
+function show(value: unknown): string {
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === undefined) return "undefined";
+  if (value instanceof Block) return `Block@${value.offset}`;
+  return JSON.stringify(value) ?? String(value);
+}
+
+function stackTop(error: unknown): string {
+  if (!(error instanceof Error) || error.stack === undefined) return "";
+  return error.stack.split("\n").filter((line) => line.trimStart().startsWith("at "))
+    .slice(0, STACK_FRAMES).map((line) =>
+      line.trim().replace(/^at /, "").replace(/file:\/\/\S*?\/(src|bench)\//, "$1/")
+    )
+    .join(" | ");
+}
+
+function bump(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+class Fuzzer {
+  readonly #options: FuzzOptions;
+  readonly #seed: number;
+  readonly #rng: Rng;
+  readonly #corruptionRate: number;
+  readonly #slowOpMs: number;
+  readonly #maxFailures: number;
+  readonly #progress: Int32Array | undefined;
+  readonly #stepOps = new Weighted(STEP_OPS);
+  readonly #illegalWrites = new Weighted(ILLEGAL_WRITES);
+  readonly #sizes = new Weighted(SIZE_CLASSES);
+  readonly #aligns = new Weighted(ALIGNS);
+  readonly #poolSizes = new Weighted(POOL_SIZES);
+  readonly #report: FuzzReport;
+  readonly #foreign: Block;
+  #arena: Arena | undefined;
+  #step = 0;
+  #op = "";
+  #nextId = 1;
+  #failedKinds = new Set<FailureKind>();
+
+  constructor(options: FuzzOptions) {
+    this.#options = options;
+    this.#seed = options.seed >>> 0;
+    this.#rng = new Rng(this.#seed);
+    this.#corruptionRate = options.corruptionRate ?? 0;
+    this.#slowOpMs = options.slowOpMs ?? SLOW_OP_MS;
+    this.#maxFailures = options.maxFailures ?? MAX_FAILURES;
+    this.#progress = options.progress;
+    this.#report = {
+      seed: this.#seed,
+      steps: 0,
+      elapsedMs: 0,
+      corruptionRate: this.#corruptionRate,
+      pools: 0,
+      ops: Object.fromEntries(OP_KINDS.map((kind) => [kind, 0])),
+      poolErrors: {},
+      argumentErrors: {},
+      illegalWrites: {},
+      limitations: {},
+      failures: [],
+    };
+    this.#foreign = Pool.create(FOREIGN_POOL_BYTES).allocate(FOREIGN_BLOCK_BYTES)!;
+  }
+
+  run(): FuzzReport {
+    const { steps, seconds } = this.#options;
+    const maxSteps = steps ?? (seconds === undefined ? DEFAULT_STEPS : Infinity);
+    const began = performance.now();
+    const deadline = seconds === undefined ? Infinity : began + seconds * MS_PER_S;
+    const report = this.#report;
+    let step = 0;
+    for (
+      ;
+      step < maxSteps && report.failures.length < this.#maxFailures &&
+      performance.now() < deadline;
+      step++
+    ) {
+      this.#step = step;
+      this.#failedKinds.clear();
+      if (this.#progress) Atomics.store(this.#progress, Progress.Step, step);
+      try {
+        const arena = this.#arena;
+        if (arena === undefined || arena.broken || step >= arena.retireAt) this.#newArena();
+        if (this.#rng.chance(this.#corruptionRate)) this.#illegalWrite();
+        else this.#stepOp(this.#stepOps.pick(this.#rng));
+        this.#afterStep();
+      } catch (error) {
+        this.#fail("fuzzer-error", `the fuzzer threw: ${String(error)}`, error);
+      }
+    }
+    report.steps = step;
+    report.elapsedMs = performance.now() - began;
+    return report;
+  }
+
+  // ── bookkeeping ─────────────────────────────────────────────────────────
+
+  get #a(): Arena {
+    return this.#arena!;
+  }
+
+  #begin(kind: string, description: string): void {
+    this.#op = description;
+    bump(this.#report.ops, kind);
+    if (this.#progress) this.#progress[Progress.Op] = OP_KINDS.indexOf(kind);
+    const { logFrom, log } = this.#options;
+    if (log && logFrom !== undefined && this.#step >= logFrom) {
+      log(`step ${this.#step}: ${description}`);
+    }
+  }
+
+  #fail(kind: FailureKind, message: string, error?: unknown, dropPool = true): void {
+    const arena = this.#arena;
+    if (arena && dropPool) arena.broken = true;
+    if (this.#failedKinds.has(kind)) return;
+    this.#failedKinds.add(kind);
+    const failure: FuzzFailure = {
+      kind,
+      seed: this.#seed,
+      step: this.#step,
+      op: this.#op,
+      message,
+      stack: stackTop(error),
+      sound: arena?.sound ?? true,
+      firstIllegal: arena?.firstIllegal ?? "",
+      lastIllegal: arena?.lastIllegal ?? "",
+      pool: arena?.label ?? "",
+    };
+    this.#report.failures.push(failure);
+    this.#options.onFailure?.(failure);
+  }
+
+  /** Records that the pool may be damaged from now on. */
+  #taint(kind: string, description: string): void {
+    const arena = this.#a;
+    const what = `step ${this.#step}: ${kind}: ${description}`;
+    if (arena.sound) {
+      arena.sound = false;
+      arena.firstIllegal = what;
+      arena.retireAt = Math.min(
+        arena.retireAt,
+        this.#step + this.#rng.between(CORRUPT_STEPS_MIN, CORRUPT_STEPS_MAX),
+      );
+      if (this.#progress) {
+        this.#progress[Progress.Sound] = 0;
+        this.#progress[Progress.IllegalStep] = this.#step;
+        this.#progress[Progress.IllegalKind] = ILLEGAL_WRITE_KINDS.indexOf(kind);
+      }
+    }
+    arena.lastIllegal = what;
+  }
+
+  /**
+   * Runs one allocator operation and judges how it ended. Returns its value,
+   * or THREW. A success where an argument error was due is judged here; a
+   * success where a misuse error was due is left to the caller, which knows
+   * whether it is a documented limitation.
+   */
+  #call<T>(expect: Expect, fn: () => T): T | typeof THREW {
+    const began = performance.now();
+    let value: T | typeof THREW = THREW;
+    let error: unknown;
+    try {
+      value = fn();
+    } catch (e) {
+      error = e;
+    }
+    const took = performance.now() - began;
+    if (took > this.#slowOpMs) {
+      this.#fail("hang", `${this.#op} took ${took.toFixed(0)} ms`, undefined, false);
+    }
+    if (value === THREW) {
+      this.#judgeError(expect, error);
+    } else if (expect.kind === "argument") {
+      this.#fail("bad-argument-accepted", `returned ${show(value)} instead of a ${expect.error}`);
+    }
+    return value;
+  }
+
+  #judgeError(expect: Expect, error: unknown): void {
+    const sound = this.#a.sound;
+    if (error instanceof PoolError) {
+      bump(this.#report.poolErrors, error.code);
+      if (expect.kind === "argument") {
+        this.#fail(
+          "wrong-error",
+          `threw PoolError(${error.code}) instead of a ${expect.error}: ${error.message}`,
+          error,
+        );
+      } else if (expect.kind === "ok" && sound) {
+        this.#fail(
+          "spurious-pool-error",
+          `PoolError(${error.code}) from a sound pool: ${error.message}`,
+          error,
+        );
+      } else if (
+        expect.kind === "misuse" && sound && expect.codes.length > 0 &&
+        !expect.codes.includes(error.code)
+      ) {
+        this.#fail(
+          "wrong-error",
+          `threw PoolError(${error.code}) instead of ${
+            expect.codes.join(" or ")
+          }: ${error.message}`,
+          error,
+        );
+      }
+      return;
+    }
+    const name = error instanceof Error ? error.name : typeof error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (expect.kind === "argument" && (error instanceof TypeError || error instanceof RangeError)) {
+      bump(this.#report.argumentErrors, name);
+      if (name !== expect.error) {
+        this.#fail("wrong-error", `threw ${name} instead of ${expect.error}: ${message}`, error);
+      }
+      return;
+    }
+    this.#fail("exception", `${name}: ${message}`, error);
+  }
+
+  // ── pools ───────────────────────────────────────────────────────────────
+
+  #newArena(): void {
+    const old = this.#arena;
+    if (old && old.sound && !old.broken && this.#rng.chance(FREE_ALL_SHARE)) this.#freeAll();
+    const rng = this.#rng;
+    const [lo, hi] = this.#poolSizes.pick(rng);
+    const poolBytes = rng.between(lo, hi);
+    const before = rng.between(CANARY_MIN, CANARY_MAX);
+    // The buffer's length is a multiple of 4, so that a Uint32Array can cover it.
+    const total =
+      Math.ceil((before + poolBytes + rng.between(CANARY_MIN, CANARY_MAX)) / Size.Word) *
+      Size.Word;
+    const buffer = rng.chance(SHARED_SHARE) ? new SharedArrayBuffer(total) : new ArrayBuffer(total);
+    const bytes = new Uint8Array(buffer);
+    for (let i = 0; i < total; i++) bytes[i] = rng.u32() & 0xff;
+    const create = this.#options.createPool ??
+      ((b, byteOffset, byteLength) => new Pool(b, { byteOffset, byteLength }));
+    const pool = create(buffer, before, poolBytes);
+    const start = pool.byteOffset;
+    const end = start + pool.byteLength;
+    const initial = pool.stats();
+    const blocksStart = start + initial.metadataBytes - Size.Word;
+    this.#arena = {
+      pool,
+      bytes,
+      owner: new Int32Array(total),
+      shadow: new Uint8Array(total),
+      start,
+      end,
+      blocksStart,
+      blocksEnd: end - Size.Word,
+      canaryBefore: bytes.slice(0, start),
+      canaryAfter: bytes.slice(end),
+      live: [],
+      byId: new Map(),
+      freed: [],
+      retired: [],
+      initial,
+      label: `${pool.byteLength}-byte pool at ${start} of a ${total}-byte ${
+        buffer instanceof ArrayBuffer ? "ArrayBuffer" : "SharedArrayBuffer"
+      }`,
+      sound: true,
+      firstIllegal: "",
+      lastIllegal: "",
+      retireAt: this.#step + rng.between(POOL_STEPS_MIN, POOL_STEPS_MAX),
+      broken: false,
+    };
+    this.#report.pools++;
+    if (this.#progress) {
+      this.#progress[Progress.Sound] = 1;
+      this.#progress[Progress.IllegalStep] = -1;
+      this.#progress[Progress.IllegalKind] = -1;
+      this.#progress[Progress.PoolBytes] = pool.byteLength;
+    }
+  }
+
+  /** Frees every live block of a sound pool and checks it is back to one free block. */
+  #freeAll(): void {
+    const a = this.#a;
+    this.#begin("freeAll", `free all ${a.live.length} live blocks`);
+    while (a.live.length > 0 && !a.broken) {
+      const e = a.live[this.#rng.below(a.live.length)]!;
+      this.#op = `freeAll: free the block at ${e.offset} (${e.length} bytes, step ${e.step})`;
+      if (!this.#verify(e)) return;
+      const done = this.#call(
+        LEGAL,
+        () => e.block ? a.pool.deallocate(e.block) : a.pool.free(e.offset),
+      );
+      if (done === THREW) return;
+      this.#forget(e);
+    }
+    if (a.broken) return;
+    this.#op = "freeAll: stats() and check() of the emptied pool";
+    const stats = this.#call(LEGAL, () => a.pool.stats());
+    if (stats === THREW) return;
+    const { initial } = a;
+    const wrong = [
+      stats.liveBlocks !== 0 && `liveBlocks ${stats.liveBlocks}`,
+      stats.bytesUsed !== 0 && `bytesUsed ${stats.bytesUsed}`,
+      stats.freeBlocks !== 1 && `freeBlocks ${stats.freeBlocks}`,
+      stats.bytesFree !== initial.bytesFree &&
+      `bytesFree ${stats.bytesFree}, not ${initial.bytesFree}`,
+      stats.largestFreeBlock !== initial.largestFreeBlock &&
+      `largestFreeBlock ${stats.largestFreeBlock}, not ${initial.largestFreeBlock}`,
+    ].filter((x) => x !== false);
+    if (wrong.length > 0) {
+      this.#fail("inconsistent", `after freeing every block: ${wrong.join(", ")}`);
+    }
+    this.#call(LEGAL, () => a.pool.check());
+  }
+
+  #afterStep(): void {
+    const a = this.#a;
+    const before = this.#firstDiff(a.bytes, 0, a.canaryBefore);
+    const after = this.#firstDiff(a.bytes, a.end, a.canaryAfter);
+    if (before >= 0 || after >= 0) {
+      const at = before >= 0 ? before : a.end + after;
+      this.#fail(
+        "canary",
+        `byte ${at} of the buffer, ${
+          before >= 0 ? "before" : "after"
+        } the pool's range [${a.start}, ${a.end}), changed`,
+      );
+    }
+    if (a.broken) return;
+    this.#begin("check", `check() after: ${this.#op}`);
+    const sound = a.sound;
+    const began = performance.now();
+    try {
+      a.pool.check();
+    } catch (error) {
+      if (error instanceof PoolError && sound) {
+        this.#fail("check-failed", error.message, error);
+      } else {
+        this.#judgeError(LEGAL, error);
+      }
+    }
+    const took = performance.now() - began;
+    if (took > this.#slowOpMs) {
+      this.#fail("hang", `check() took ${took.toFixed(0)} ms`, undefined, false);
+    }
+  }
+
+  #firstDiff(bytes: Uint8Array, at: number, expected: Uint8Array): number {
+    for (let i = 0; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return i;
+    return -1;
+  }
+
+  // ── live blocks ─────────────────────────────────────────────────────────
+
+  #claimant(from: number, to: number): Entry | undefined {
+    const owner = this.#a.owner;
+    for (let i = from; i < to; i++) {
+      if (owner[i] !== 0) return this.#a.byId.get(owner[i]!);
+    }
+    return undefined;
+  }
+
+  /**
+   * Judges a payload the allocator just handed out (for a new entry, or for
+   * `resized.entry`, whose first `resized.kept` bytes were at `resized.from`)
+   * and, if it is good, fills it and claims it.
+   */
+  #place(
+    offset: unknown,
+    length: number,
+    align: number,
+    block: Block | null,
+    zeroed: boolean,
+    resized?: { entry: Entry; from: number; kept: number },
+  ): void {
+    const a = this.#a;
+    const at = `payload [${show(offset)}, ${show(offset)} + ${length})`;
+    if (typeof offset !== "number" || !Number.isInteger(offset)) {
+      this.#fail("out-of-range", `${at} is not a whole number`);
+      return;
+    }
+    if (offset < a.start || offset + length > a.end) {
+      this.#fail("out-of-range", `${at} is outside the pool's range [${a.start}, ${a.end})`);
+      return;
+    }
+    if (offset < a.blocksStart + Size.BlockHeader || offset + Math.max(length, 1) > a.blocksEnd) {
+      this.#fail(
+        "payload-in-metadata",
+        `${at} is outside the blocks [${a.blocksStart + Size.BlockHeader}, ${a.blocksEnd})`,
+      );
+      return;
+    }
+    if (a.sound && offset % Math.max(align, Size.Align) !== 0) {
+      this.#fail("misaligned", `${at} is not aligned to ${align}`);
+    }
+    let extent = Math.max(length, 1);
+    const other = this.#claimant(offset, offset + extent);
+    if (other) {
+      this.#fail(
+        "overlap",
+        `${at} overlaps the live payload [${other.offset}, ${other.offset} + ${other.length}) (capacity ${other.capacity}) allocated at step ${other.step}`,
+      );
+      return;
+    }
+    let capacity = -1;
+    if (a.sound) {
+      const cap = this.#call(LEGAL, () => a.pool.sizeOf(offset));
+      if (cap === THREW) return;
+      if (!(cap >= length && offset + cap <= a.blocksEnd)) {
+        this.#fail("inconsistent", `sizeOf(${offset}) is ${cap} for ${at}`);
+        return;
+      }
+      const spare = this.#claimant(offset, offset + cap);
+      if (spare) {
+        this.#fail(
+          "overlap",
+          `the capacity [${offset}, ${offset} + ${cap}) of ${at} overlaps the live payload at ${spare.offset} allocated at step ${spare.step}`,
+        );
+        return;
+      }
+      capacity = cap;
+      extent = Math.max(cap, 1);
+    }
+    if (resized && !this.#verify(resized.entry, resized.kept, offset, resized.from)) return;
+    if (zeroed && a.sound) {
+      for (let i = 0; i < length; i++) {
+        if (a.bytes[offset + i] !== 0) {
+          this.#fail(
+            "inconsistent",
+            `zero: true left byte ${i} of ${at} at ${a.bytes[offset + i]}`,
+          );
+          break;
+        }
+      }
+    }
+    let e: Entry;
+    if (resized) {
+      e = resized.entry;
+      e.offset = offset;
+      e.length = length;
+      e.extent = extent;
+      e.capacity = capacity;
+    } else {
+      e = {
+        id: this.#nextId++,
+        offset,
+        length,
+        extent,
+        capacity,
+        block,
+        align,
+        step: this.#step,
+        index: a.live.length,
+      };
+      a.live.push(e);
+      a.byId.set(e.id, e);
+    }
+    a.owner.fill(e.id, offset, offset + extent);
+    const seed = this.#rng.u32();
+    for (let i = 0; i < length; i++) a.bytes[offset + i] = Math.imul(seed ^ i, GOLDEN) >>> 24;
+    a.shadow.set(a.bytes.subarray(offset, offset + length), offset);
+  }
+
+  /** Drops a freed entry. */
+  #forget(e: Entry): void {
+    const a = this.#a;
+    a.owner.fill(0, e.offset, e.offset + e.extent);
+    const last = a.live.pop()!;
+    if (last !== e) {
+      a.live[e.index] = last;
+      last.index = e.index;
+    }
+    a.byId.delete(e.id);
+    this.#remember(a.freed, e.offset);
+    if (e.block) this.#remember(a.retired, e.block);
+  }
+
+  #remember<T>(ring: T[], item: T): void {
+    if (ring.length >= FREED_KEPT) ring[this.#rng.below(FREED_KEPT)] = item;
+    else ring.push(item);
+  }
+
+  /**
+   * In a sound pool, checks that `length` bytes of the entry's payload at
+   * `offset` still hold what the fuzzer put at `source`; false on a failure.
+   */
+  #verify(e: Entry, length = e.length, offset = e.offset, source = e.offset): boolean {
+    const a = this.#a;
+    if (!a.sound) return true;
+    for (let i = 0; i < length; i++) {
+      if (a.bytes[offset + i] !== a.shadow[source + i]) {
+        this.#fail(
+          "contents-changed",
+          `byte ${i} of the payload at ${offset} (${e.length} bytes, allocated at step ${e.step}) is ${
+            a.bytes[offset + i]
+          }, not ${a.shadow[source + i]}`,
+        );
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #pickLive(handles: boolean | undefined): Entry | undefined {
+    const live = this.#a.live;
+    if (live.length === 0) return undefined;
+    if (handles === undefined) return this.#rng.pick(live);
+    // A few random probes, then a scan: live lists mix handles and raw offsets.
+    for (let i = 0; i < PICK_PROBES; i++) {
+      const e = this.#rng.pick(live);
+      if ((e.block !== null) === handles) return e;
+    }
+    return live.find((e) => (e.block !== null) === handles);
+  }
+
+  #size(): number {
+    const poolBytes = this.#a.end - this.#a.start;
+    return this.#sizes.pick(this.#rng)(this.#rng, poolBytes);
+  }
+
+  #align(): number | undefined {
+    return this.#aligns.pick(this.#rng)(this.#rng);
+  }
+
+  #largestOrUnknown(): number {
+    const a = this.#a;
+    if (!a.sound || !this.#rng.chance(LARGEST_FIRST_SHARE)) return -1;
+    this.#begin("largestFreeBlock", "largestFreeBlock() before an allocation");
+    const largest = this.#call(LEGAL, () => a.pool.largestFreeBlock());
+    return largest === THREW ? -1 : largest;
+  }
+
+  /** In a sound pool, a failed allocation must have been impossible. */
+  #judgeNull(size: number, align: number | undefined, largest: number): void {
+    // largestFreeBlock() is 0 when no block is free: then even size 0 fails.
+    if (this.#a.sound && largest > 0 && (align ?? Size.Align) <= Size.Align && size <= largest) {
+      this.#fail(
+        "inconsistent",
+        `no room for ${size} bytes though largestFreeBlock() was ${largest}`,
+      );
+    }
+  }
+
+  // ── operations ──────────────────────────────────────────────────────────
+
+  #stepOp(op: StepOp): void {
+    switch (op) {
+      case "allocate":
+        return this.#allocate(this.#size(), this.#align());
+      case "allocateLargest":
+        return this.#allocateLargest();
+      case "deallocate":
+        return this.#deallocate();
+      case "alloc":
+        return this.#alloc();
+      case "free":
+        return this.#free();
+      case "resize":
+        return this.#resize();
+      case "sizeOf":
+        return this.#sizeOf();
+      case "stats":
+        return this.#stats();
+      case "largestFreeBlock":
+        return this.#largest();
+      case "blocks":
+        return this.#blocksOp();
+      case "write":
+        return this.#legalWrite();
+      case "badAllocate":
+        return this.#badAllocate();
+      case "badResize":
+        return this.#badResize();
+      case "badDeallocate":
+        return this.#badDeallocate();
+      case "useAfterFree":
+        return this.#useAfterFree();
+      case "badFree":
+        return this.#badOffset("free");
+      case "badSizeOf":
+        return this.#badOffset("sizeOf");
+    }
+  }
+
+  #allocate(size: number, align: number | undefined): void {
+    const a = this.#a;
+    const zero = this.#rng.chance(ZERO_SHARE);
+    const options: { align?: number; zero?: boolean } = {};
+    if (align !== undefined) options.align = align;
+    if (zero) options.zero = true;
+    const largest = this.#largestOrUnknown();
+    this.#begin("allocate", `allocate(${show(size)}, ${JSON.stringify(options)})`);
+    const block = this.#call(LEGAL, () => a.pool.allocate(size, options));
+    if (block === THREW) return;
+    if (block === null) return this.#judgeNull(size, align, largest);
+    if (a.sound && (block.length !== size || !block.live || block.pool !== a.pool)) {
+      this.#fail("inconsistent", `the block has length ${block.length}, live ${block.live}`);
+      return;
+    }
+    this.#place(block.offset, size, align ?? Size.Align, block, zero);
+  }
+
+  #allocateLargest(): void {
+    const a = this.#a;
+    this.#begin("allocateLargest", "allocate(largestFreeBlock())");
+    const largest = this.#call(LEGAL, () => a.pool.largestFreeBlock());
+    if (largest === THREW) return;
+    this.#op = `allocate(largestFreeBlock() = ${show(largest)})`;
+    const block = this.#call(LEGAL, () => a.pool.allocate(largest));
+    if (block === THREW) return;
+    if (block === null) {
+      if (a.sound && largest > 0) {
+        this.#fail("inconsistent", `no room for the largest free block, ${largest}`);
+      }
+      return;
+    }
+    this.#place(block.offset, largest, Size.Align, block, false);
+  }
+
+  #deallocate(): void {
+    const a = this.#a;
+    const e = this.#pickLive(true);
+    if (!e) return this.#allocate(this.#size(), this.#align());
+    const block = e.block!;
+    const viaBlock = this.#rng.chance(1 / 2);
+    this.#begin(
+      "deallocate",
+      `${
+        viaBlock ? "block.free()" : "deallocate(block)"
+      } of ${e.offset} (${e.length} bytes, step ${e.step})`,
+    );
+    if (!this.#verify(e)) return;
+    this.#call(LEGAL, () => viaBlock ? block.free() : a.pool.deallocate(block));
+    if (!block.live) this.#forget(e);
+  }
+
+  #alloc(): void {
+    const a = this.#a;
+    const size = this.#size();
+    const align = this.#align();
+    const largest = this.#largestOrUnknown();
+    this.#begin(
+      "alloc",
+      align === undefined ? `alloc(${show(size)})` : `alloc(${show(size)}, ${align})`,
+    );
+    const offset = this.#call(
+      LEGAL,
+      () => align === undefined ? a.pool.alloc(size) : a.pool.alloc(size, align),
+    );
+    if (offset === THREW) return;
+    if (offset === 0) return this.#judgeNull(size, align, largest);
+    this.#place(offset, size, align ?? Size.Align, null, false);
+  }
+
+  #free(): void {
+    const a = this.#a;
+    const e = this.#pickLive(false);
+    if (!e) return this.#alloc();
+    this.#begin("free", `free(${e.offset}) (${e.length} bytes, step ${e.step})`);
+    if (!this.#verify(e)) return;
+    if (this.#call(LEGAL, () => a.pool.free(e.offset)) !== THREW) this.#forget(e);
+  }
+
+  #resize(): void {
+    const a = this.#a;
+    const e = this.#pickLive(true);
+    if (!e) return this.#allocate(this.#size(), this.#align());
+    const block = e.block!;
+    const size = this.#size();
+    const { offset, length } = e;
+    this.#begin(
+      "resize",
+      `resize(block at ${offset} of ${length} bytes, step ${e.step}; ${show(size)})`,
+    );
+    if (!this.#verify(e)) return;
+    a.owner.fill(0, offset, offset + e.extent);
+    const grown = this.#call(LEGAL, () => a.pool.resize(block, size));
+    if (grown === true) {
+      if (a.sound && block.length !== size) {
+        this.#fail("inconsistent", `the block's length is ${block.length} after the resize`);
+      }
+      const resized = { entry: e, from: offset, kept: Math.min(length, size) };
+      this.#place(block.offset, size, e.align, block, false, resized);
+      return;
+    }
+    if (grown === false && a.sound && (block.offset !== offset || block.length !== length)) {
+      this.#fail(
+        "inconsistent",
+        `a failed resize moved the block to ${block.offset}, ${block.length} bytes`,
+      );
+    }
+    if (block.live) a.owner.fill(e.id, offset, offset + e.extent);
+    else this.#forget(e);
+  }
+
+  #sizeOf(): void {
+    const a = this.#a;
+    const e = this.#pickLive(undefined);
+    if (!e) return this.#alloc();
+    this.#begin("sizeOf", `sizeOf(${e.offset}) (${e.length} bytes, step ${e.step})`);
+    const cap = this.#call(LEGAL, () => a.pool.sizeOf(e.offset));
+    if (cap === THREW || !a.sound) return;
+    if (
+      cap < e.length || (cap + Size.BlockHeader) % Size.Align !== 0 ||
+      (e.capacity >= 0 && cap !== e.capacity)
+    ) {
+      this.#fail(
+        "inconsistent",
+        `sizeOf is ${cap}; length ${e.length}, capacity at allocation ${e.capacity}`,
+      );
+    }
+  }
+
+  #stats(): void {
+    const a = this.#a;
+    this.#begin("stats", "stats(), bytesUsed(), bytesFree()");
+    const got = this.#call(
+      LEGAL,
+      () => [a.pool.stats(), a.pool.bytesUsed(), a.pool.bytesFree()] as const,
+    );
+    if (got === THREW || !a.sound) return;
+    const [s, used, free] = got;
+    const wrong = [
+      s.liveBlocks !== a.live.length && `liveBlocks ${s.liveBlocks}, not ${a.live.length}`,
+      s.capacity !== a.pool.byteLength && `capacity ${s.capacity}, not ${a.pool.byteLength}`,
+      s.bytesUsed + s.bytesFree + s.metadataBytes !== s.capacity &&
+      `bytesUsed + bytesFree + metadataBytes = ${s.bytesUsed + s.bytesFree + s.metadataBytes}`,
+      s.bytesUsed !== used && `bytesUsed() ${used}, stats ${s.bytesUsed}`,
+      s.bytesFree !== free && `bytesFree() ${free}, stats ${s.bytesFree}`,
+      s.largestFreeBlock > s.bytesFree && `largestFreeBlock ${s.largestFreeBlock} > bytesFree`,
+      s.peakBytesUsed < s.bytesUsed && `peakBytesUsed ${s.peakBytesUsed} < bytesUsed`,
+      !(s.fragmentation >= 0 && s.fragmentation <= 1) && `fragmentation ${s.fragmentation}`,
+    ].filter((x) => x !== false);
+    if (wrong.length > 0) this.#fail("inconsistent", `stats(): ${wrong.join(", ")}`);
+  }
+
+  #largest(): void {
+    const a = this.#a;
+    this.#begin("largestFreeBlock", "largestFreeBlock()");
+    const largest = this.#call(LEGAL, () => a.pool.largestFreeBlock());
+    if (largest === THREW || !a.sound) return;
+    if (!Number.isInteger(largest) || largest < 0 || largest > a.pool.bytesFree()) {
+      this.#fail(
+        "inconsistent",
+        `largestFreeBlock() is ${largest}, bytesFree() ${a.pool.bytesFree()}`,
+      );
+    }
+  }
+
+  /** Every block blocks() yields, or THREW; at most as many as could fit. */
+  #blocks(): BlockInfo[] | typeof THREW {
+    const a = this.#a;
+    const most = Math.ceil((a.end - a.start) / Size.MinBlock);
+    return this.#call(LEGAL, () => {
+      const out: BlockInfo[] = [];
+      for (const b of a.pool.blocks()) {
+        out.push(b);
+        if (out.length > most) {
+          this.#fail("hang", `blocks() yields more than the ${most} blocks that fit in the pool`);
+          break;
+        }
+      }
+      return out;
+    });
+  }
+
+  #blocksOp(): void {
+    const a = this.#a;
+    this.#begin("blocks", "[...blocks()]");
+    const blocks = this.#blocks();
+    if (blocks === THREW || !a.sound) return;
+    let at = a.blocksStart;
+    const used = new Set<number>();
+    for (const b of blocks) {
+      if (b.start !== at || b.offset !== at + Size.BlockHeader) {
+        this.#fail(
+          "inconsistent",
+          `blocks(): a block at ${b.start} where one should start at ${at}`,
+        );
+        return;
+      }
+      if (!b.free) used.add(b.offset);
+      at += b.size;
+    }
+    const missing = a.live.find((e) => !used.has(e.offset));
+    if (at !== a.blocksEnd || used.size !== a.live.length || missing) {
+      this.#fail(
+        "inconsistent",
+        `blocks(): end at ${at} (sentinel ${a.blocksEnd}), ${used.size} used for ${a.live.length} live${
+          missing ? `, none at ${missing.offset}` : ""
+        }`,
+      );
+    }
+  }
+
+  // ── writes ──────────────────────────────────────────────────────────────
+
+  /** Writes `values` at `at` (clipped to the pool's range); true if every byte landed in a live payload. */
+  #poke(at: number, values: readonly number[]): boolean {
+    const a = this.#a;
+    let owned = true;
+    for (let i = 0; i < values.length; i++) {
+      const p = at + i;
+      if (p < a.start || p >= a.end) continue;
+      a.bytes[p] = values[i]!;
+      if (a.owner[p] !== 0) a.shadow[p] = values[i]!;
+      else owned = false;
+    }
+    return owned;
+  }
+
+  #randomBytes(n: number): number[] {
+    return Array.from({ length: n }, () => this.#rng.u32() & 0xff);
+  }
+
+  #word(at: number): number {
+    const b = this.#a.bytes;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+  }
+
+  #legalWrite(): void {
+    const a = this.#a;
+    const e = this.#pickLive(undefined);
+    if (!e || e.length === 0) return this.#alloc();
+    const from = this.#rng.below(e.length);
+    const n = this.#rng.between(1, Math.min(MAX_WRITE, e.length - from));
+    const values = this.#randomBytes(n);
+    if (e.block && this.#rng.chance(VIEW_WRITE_SHARE)) {
+      this.#begin("write", `block.u8.set(${n} bytes, ${from}) into the payload at ${e.offset}`);
+      if (this.#call(LEGAL, () => e.block!.u8.set(values, from)) === THREW) return;
+      for (let i = 0; i < n; i++) a.shadow[e.offset + from + i] = values[i]!;
+      return;
+    }
+    this.#begin("write", `${n} bytes at ${e.offset + from}, inside the payload at ${e.offset}`);
+    this.#poke(e.offset + from, values);
+  }
+
+  #illegalWrite(): void {
+    const a = this.#a;
+    const wanted = this.#illegalWrites.pick(this.#rng);
+    this.#begin("illegalWrite", `illegal write (${wanted})`);
+    // Without a target for the kind wanted (no free block, say), a random write.
+    const [kind, at, values, what] = this.#aim(wanted) ?? this.#aim("random")!;
+    const description = `${what}: ${values.length} bytes at ${at} (pool [${a.start}, ${a.end}))`;
+    this.#op = `illegal write (${kind}): ${description}`;
+    if (
+      this.#options.log && this.#options.logFrom !== undefined &&
+      this.#step >= this.#options.logFrom
+    ) {
+      this.#options.log(`  ${this.#op}`);
+    }
+    // A write that lands wholly inside live payloads is legal after all.
+    if (this.#poke(at, values)) return;
+    bump(this.#report.illegalWrites, kind);
+    this.#taint(kind, description);
+  }
+
+  /**
+   * Where an illegal write of `kind` goes, what it writes and a description;
+   * undefined if there is no target for it.
+   */
+  #aim(kind: IllegalWrite): [IllegalWrite, number, number[], string] | undefined {
+    const a = this.#a;
+    const rng = this.#rng;
+    switch (kind) {
+      case "overflow": {
+        const e = this.#pickLive(undefined);
+        if (!e) break;
+        // Past the length asked for, or across the end of the block's capacity.
+        const end = e.offset + (rng.chance(1 / 2) ? e.length : e.extent - rng.below(Size.Word));
+        return [
+          kind,
+          end,
+          this.#randomBytes(rng.between(1, MAX_WRITE)),
+          `past the payload at ${e.offset} (${e.length} bytes)`,
+        ];
+      }
+      case "header":
+      case "free-link":
+      case "footer": {
+        this.#begin("blocks", "[...blocks()] to aim an illegal write");
+        const blocks = this.#blocks();
+        if (blocks === THREW || blocks.length === 0) break;
+        const free = blocks.filter((b) => b.free);
+        const b = kind === "header"
+          ? rng.pick(blocks)
+          : free.length > 0
+          ? rng.pick(free)
+          : undefined;
+        if (!b) break;
+        const at = kind === "header"
+          ? b.start
+          : kind === "footer"
+          ? b.start + b.size - FreeField.FooterFromEnd
+          : b.start + (rng.chance(1 / 2) ? FreeField.Next : FreeField.Prev);
+        const starts = blocks.map((x) => x.start - a.start);
+        return [
+          kind,
+          at,
+          this.#wordBytes(this.#mutate(this.#word(at), starts)),
+          `${kind} of the ${b.free ? "free" : "used"} block at ${b.start}`,
+        ];
+      }
+      case "pool-header": {
+        const words = (a.blocksStart - a.start) / Size.Word;
+        const fixed = Size.PoolHeader / Size.Word;
+        const word = rng.chance(1 / 2) ? rng.below(fixed) : rng.between(fixed, words - 1);
+        const at = a.start + word * Size.Word;
+        return [
+          kind,
+          at,
+          this.#wordBytes(this.#mutate(this.#word(at), [])),
+          `pool header word ${word}`,
+        ];
+      }
+      case "sentinel":
+        return [
+          kind,
+          a.blocksEnd,
+          this.#wordBytes(this.#mutate(this.#word(a.blocksEnd), [])),
+          "end sentinel",
+        ];
+      case "use-after-free": {
+        const stale = a.freed.filter((x) =>
+          a.owner[x] === 0 && x >= a.blocksStart && x < a.blocksEnd
+        );
+        if (stale.length === 0) break;
+        const x = rng.pick(stale);
+        return [
+          kind,
+          x + rng.pick([0, Size.Word]),
+          this.#randomBytes(rng.between(1, 2 * Size.Word)),
+          `into the freed payload at ${x}`,
+        ];
+      }
+      case "random":
+        return [
+          kind,
+          rng.between(a.start, a.end - 1),
+          this.#randomBytes(rng.between(1, 2 * Size.Word)),
+          "at random",
+        ];
+    }
+    return undefined;
+  }
+
+  #wordBytes(value: number): number[] {
+    return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24];
+  }
+
+  /** A plausible wrong value for a metadata word holding `old`; `starts` are block offsets in the pool. */
+  #mutate(old: number, starts: readonly number[]): number {
+    const rng = this.#rng;
+    const poolBytes = this.#a.end - this.#a.start;
+    switch (rng.below(9)) {
+      case 0:
+        return (old ^ (1 << rng.below(32))) >>> 0;
+      case 1:
+        return (old ^ rng.pick([Flag.Free, Flag.PrevFree, Flag.Free | Flag.PrevFree])) >>> 0;
+      case 2:
+        return (old + Size.Align * rng.pick([-4, -3, -2, -1, 1, 2, 3, 4])) >>> 0;
+      case 3:
+        return rng.pick([0, 0xffffffff, 0x80000000, 0xfffffff8]);
+      case 4:
+        return starts.length > 0 ? rng.pick(starts) : old + Size.Align;
+      case 5:
+        return rng.pick([poolBytes, poolBytes - Size.Word, poolBytes + Size.Align]);
+      case 6:
+        return Size.MinBlock + Size.Align * rng.below(poolBytes / Size.Align);
+      case 7:
+        return old + Size.Word;
+      default:
+        return rng.u32();
+    }
+  }
+
+  // ── misuse ──────────────────────────────────────────────────────────────
+
+  #badAllocate(): void {
+    const a = this.#a;
+    const rng = this.#rng;
+    const raw = rng.chance(1 / 2);
+    const badSize = rng.chance(1 / 2);
+    let size: unknown = rng.between(0, MAX_WRITE);
+    let align: unknown;
+    let error: "TypeError" | "RangeError";
+    if (badSize) [size, error] = rng.pick(BAD_SIZES);
+    else [align, error] = rng.pick(BAD_ALIGNS);
+    const call = raw
+      ? `alloc(${show(size)}${badSize ? "" : `, ${show(align)}`})`
+      : `allocate(${show(size)}${badSize ? "" : `, { align: ${show(align)} }`})`;
+    this.#begin("badAllocate", call);
+    this.#call(
+      { kind: "argument", error },
+      () =>
+        raw
+          ? (badSize ? a.pool.alloc(size as number) : a.pool.alloc(size as number, align as number))
+          : a.pool.allocate(size as number, badSize ? undefined : { align: align as number }),
+    );
+  }
+
+  #badResize(): void {
+    const a = this.#a;
+    const rng = this.#rng;
+    const e = this.#pickLive(true);
+    const choice = rng.below(4);
+    if (choice === 0 && e) {
+      const [size, error] = rng.pick(BAD_SIZES);
+      this.#begin("badResize", `resize(block at ${e.offset}, ${show(size)})`);
+      this.#call({ kind: "argument", error }, () => a.pool.resize(e.block!, size as number));
+    } else if (choice === 1 && a.retired.length > 0) {
+      const block = rng.pick(a.retired);
+      this.#begin("badResize", `resize(freed block at ${block.offset}, 8)`);
+      this.#judgeMisuse(
+        this.#call(FREED_HANDLE, () => a.pool.resize(block, Size.Align)),
+        "resize of a freed block",
+      );
+    } else if (choice === 2) {
+      this.#begin("badResize", "resize(a block of another pool, 8)");
+      this.#judgeMisuse(
+        this.#call(FOREIGN_HANDLE, () => a.pool.resize(this.#foreign, Size.Align)),
+        "resize of a foreign block",
+      );
+    } else {
+      const thing = rng.pick(NOT_BLOCKS);
+      this.#begin("badResize", `resize(${show(thing)}, 8)`);
+      this.#call(
+        { kind: "argument", error: "TypeError" },
+        () => a.pool.resize(thing as Block, Size.Align),
+      );
+    }
+  }
+
+  #badDeallocate(): void {
+    const a = this.#a;
+    const rng = this.#rng;
+    const choice = rng.below(3);
+    if (choice === 0 && a.retired.length > 0) {
+      const block = rng.pick(a.retired);
+      const viaBlock = rng.chance(1 / 2);
+      this.#begin(
+        "badDeallocate",
+        `${viaBlock ? "block.free()" : "deallocate(block)"} of the freed block at ${block.offset}`,
+      );
+      this.#judgeMisuse(
+        this.#call(FREED_HANDLE, () => viaBlock ? block.free() : a.pool.deallocate(block)),
+        "free of a freed block",
+      );
+    } else if (choice === 1) {
+      this.#begin("badDeallocate", "deallocate(a block of another pool)");
+      this.#judgeMisuse(
+        this.#call(FOREIGN_HANDLE, () => a.pool.deallocate(this.#foreign)),
+        "free of a foreign block",
+      );
+    } else {
+      const thing = rng.pick(NOT_BLOCKS);
+      this.#begin("badDeallocate", `deallocate(${show(thing)})`);
+      this.#call({ kind: "argument", error: "TypeError" }, () => a.pool.deallocate(thing as Block));
+    }
+  }
+
+  #useAfterFree(): void {
+    const a = this.#a;
+    if (a.retired.length === 0) return this.#allocate(this.#size(), this.#align());
+    const block = this.#rng.pick(a.retired);
+    const view = this.#rng.pick(["u8", "f64", "view(Uint8Array)"] as const);
+    this.#begin("useAfterFree", `block.${view} of the freed block at ${block.offset}`);
+    this.#judgeMisuse(
+      this.#call(
+        USE_AFTER_FREE,
+        () => view === "u8" ? block.u8 : view === "f64" ? block.f64 : block.view(Uint8Array),
+      ),
+      "a view of a freed block",
+    );
+  }
+
+  /** A handle misuse that did not throw: never allowed, as handles know whether they are live. */
+  #judgeMisuse(got: unknown, what: string): void {
+    if (got !== THREW) this.#fail("misuse-undetected", `${what} did not throw`);
+  }
+
+  /** free() or sizeOf() of something that is not a live payload. */
+  #badOffset(op: "free" | "sizeOf"): void {
+    const a = this.#a;
+    const rng = this.#rng;
+    const e = this.#pickLive(undefined);
+    const kind = rng.pick(
+      ["freed", "interior", "misaligned", "out-of-range", "not-whole", "not-a-number"] as const,
+    );
+    let offset: unknown;
+    switch (kind) {
+      case "freed": {
+        const stale = a.freed.filter((x) => a.byId.get(a.owner[x]!)?.offset !== x);
+        offset = stale.length > 0 ? rng.pick(stale) : a.start;
+        break;
+      }
+      case "interior":
+        offset = e && e.length > Size.Align
+          ? e.offset + Size.Align * rng.between(1, Math.floor((e.length - 1) / Size.Align))
+          : a.blocksEnd;
+        break;
+      case "misaligned":
+        offset = e ? e.offset + rng.pick([1, 2, 3, 4, 5, 6, 7, -Size.BlockHeader]) : a.start + 1;
+        break;
+      case "out-of-range":
+        offset = rng.pick([
+          0,
+          a.start - Size.Align,
+          a.start,
+          a.start + Size.Align * rng.below((a.blocksStart - a.start) / Size.Align),
+          a.blocksStart,
+          a.blocksEnd,
+          a.blocksEnd + Size.Word,
+          a.end,
+          a.end + Size.Align,
+          a.bytes.length + Size.Align,
+          -Size.Align,
+          TWO_POW_32 + (e?.offset ?? a.start),
+          TWO_POW_53 - 1,
+          Number.MAX_VALUE,
+        ]);
+        break;
+      case "not-whole":
+        offset = rng.pick([(e?.offset ?? a.start) + 1 / 2, NaN, Infinity, -Infinity, -0]);
+        break;
+      case "not-a-number":
+        offset = rng.pick([...NOT_OFFSETS, String(e?.offset ?? a.start)]);
+        break;
+    }
+    const call = `${op}(${show(offset)}) (${kind})`;
+    this.#begin(op === "free" ? "badFree" : "badSizeOf", call);
+    if (kind === "not-a-number") {
+      this.#call(
+        { kind: "argument", error: "TypeError" },
+        () => op === "free" ? a.pool.free(offset as number) : a.pool.sizeOf(offset as number),
+      );
+      return;
+    }
+    const at = offset as number;
+    if (Number.isInteger(at) && a.byId.get(a.owner[at] ?? 0)?.offset === at) return;
+    const got = this.#call(BAD_OFFSET, () => op === "free" ? a.pool.free(at) : a.pool.sizeOf(at));
+    if (got === THREW) return;
+    // The allocator documents that it cannot tell a header the user wrote from its own.
+    const userHeader = Number.isInteger(at) && at - Size.BlockHeader >= a.start && at <= a.end &&
+      a.owner.subarray(at - Size.BlockHeader, at).every((id) => id !== 0);
+    if (a.sound && !userHeader) {
+      this.#fail(
+        "misuse-undetected",
+        `${call} ${op === "free" ? "freed a block" : `returned ${show(got)}`}`,
+      );
+      return;
+    }
+    if (userHeader) bump(this.#report.limitations, `${op} of an offset inside a payload`);
+    if (op === "free") {
+      this.#taint("accepted-free", call);
+      // The pool now has a bogus free block: what follows would only be its consequences.
+      a.broken = true;
+    }
+  }
+}
