@@ -364,6 +364,43 @@ export class Pool {
   }
 
   /**
+   * Resizes the block whose payload is at `offset` to `size` bytes, as C's
+   * `realloc` does: in place when the block after it allows, otherwise by
+   * moving it, its contents kept up to the smaller size.
+   *
+   * @param offset A payload offset that `alloc` returned.
+   * @param size The new payload size.
+   * @param align The alignment the block was allocated with (default 8), kept if it moves.
+   * @returns The payload's offset afterwards, or 0 (and nothing changed) when
+   * the pool cannot hold `size` bytes.
+   * @throws {TypeError} If `offset`, `size` or `align` is not a number.
+   * @throws {RangeError} If `size` is not a whole number from 0 to 2^53 - 1 or
+   * `align` is not a power of two.
+   * @throws {PoolError} As `free` does, for an offset that is not a live block.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const offset = pool.alloc(8);
+   * new Float64Array(pool.buffer, offset, 1)[0] = 42;
+   * const moved = pool.realloc(offset, 800);
+   * assert.equal(new Float64Array(pool.buffer, moved, 1)[0], 42);
+   * assert.equal(pool.realloc(moved, 1 << 20), 0);
+   * ```
+   */
+  realloc(offset: number, size: number, align?: number): number {
+    if (typeof offset !== "number" || this.#tlsf.liveBlock(offset) < 0) {
+      this.#badOffset(offset, "realloc");
+    }
+    checkCount(size, "size");
+    if (align !== undefined) checkAlign(align);
+    return this.#tlsf.resize(offset, size, Math.max(align ?? Size.Align, Size.Align));
+  }
+
+  /**
    * Usable bytes of the block whose payload is at `offset`: at least what
    * was asked for, often a few bytes more.
    *

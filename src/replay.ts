@@ -5,7 +5,6 @@
  * @module
  */
 
-import { createBlock } from "./block.ts";
 import { Pool } from "./pool.ts";
 import { MAX_POOL_BYTES, metadataBytes, rowsFor, Size } from "./tlsf.ts";
 import { OP_ALLOC, OP_FREE, type Trace } from "./trace_format.ts";
@@ -38,7 +37,7 @@ export interface ReplayResult {
 /**
  * Replays a trace through a pool's raw interface: `a` is `pool.alloc`
  * (with the line's alignment, if any), `f` is `pool.free`, and `r` is
- * `pool.resize`, which grows in place when it can, as `realloc` does.
+ * `pool.realloc`, which grows in place when it can.
  * It stops at the first operation that finds no room. Blocks still live at
  * the end (or at the failure) stay allocated, so the pool shows the state
  * the trace leaves.
@@ -110,15 +109,13 @@ export function replayTrace(trace: Trace, pool: Pool, options: ReplayOptions = {
     } else {
       const size = sizes[i]!;
       const align = blockAligns[id]!;
-      // Pool.resize takes a handle, so wrap the raw block in a short-lived one.
-      const block = createBlock(pool, offsets[id]!, lengths[id]!, align);
       if (timings !== undefined) start = performance.now();
-      const resized = pool.resize(block, size);
+      const offset = pool.realloc(offsets[id]!, size, align);
       if (timings !== undefined) timings[i] = performance.now() - start;
-      if (!resized) break;
+      if (offset === 0) break;
       live += size - lengths[id]!;
       const newId = newIds[i]!;
-      offsets[newId] = block.offset;
+      offsets[newId] = offset;
       lengths[newId] = size;
       blockAligns[newId] = align;
     }

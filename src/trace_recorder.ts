@@ -40,11 +40,11 @@ const CHUNK_CHARS = 1 << 16;
 const recorded = new WeakSet<Pool>();
 
 /** The pool methods a recorder stands in for. */
-type Recorded = Pick<Pool, "allocate" | "deallocate" | "resize" | "alloc" | "free">;
+type Recorded = Pick<Pool, "allocate" | "deallocate" | "resize" | "alloc" | "free" | "realloc">;
 
 /**
  * Records every `allocate`, `deallocate` (and `Block.free`), `resize`,
- * `alloc` and `free` made through `pool`, as an allocation trace: one line
+ * `alloc`, `free` and `realloc` made through `pool`, as an allocation trace: one line
  * per operation, ids reused after a free as the format wants.
  *
  * Recording costs nothing when it is off: it puts wrappers on this one
@@ -116,6 +116,18 @@ export function recordTrace(pool: Pool, options: RecordTraceOptions = {}): Trace
     freeIds.push(id);
     write(`f ${id}\n`);
   };
+  const resized = (from: number, to: number, size: number): void => {
+    const id = idOf.get(from);
+    if (id === undefined) {
+      write(`# resize of the block at ${from}, allocated before recording\n`);
+    } else if (to === 0) {
+      write(`# no room: r ${id} ${id} ${size}\n`);
+    } else {
+      idOf.delete(from);
+      idOf.set(to, id);
+      write(`r ${id} ${id} ${size}\n`);
+    }
+  };
 
   const description = options.description ?? `recorded from a ${pool.byteLength}-byte pool`;
   write(`# ${description.replace(/[\r\n]+/g, " ")}\n`);
@@ -134,18 +146,14 @@ export function recordTrace(pool: Pool, options: RecordTraceOptions = {}): Trace
     },
     resize(block: Block, newLength: number): boolean {
       const from = block.offset;
-      const resized = proto.resize.call(pool, block, newLength);
-      const id = idOf.get(from);
-      if (id === undefined) {
-        write(`# resize of the block at ${from}, allocated before recording\n`);
-      } else if (!resized) {
-        write(`# no room: r ${id} ${id} ${newLength}\n`);
-      } else {
-        idOf.delete(from);
-        idOf.set(block.offset, id);
-        write(`r ${id} ${id} ${newLength}\n`);
-      }
-      return resized;
+      const done = proto.resize.call(pool, block, newLength);
+      resized(from, done ? block.offset : 0, newLength);
+      return done;
+    },
+    realloc(offset: number, size: number, align?: number): number {
+      const moved = proto.realloc.call(pool, offset, size, align);
+      resized(offset, moved, size);
+      return moved;
     },
     alloc(size: number, align?: number): number {
       const offset = proto.alloc.call(pool, size, align);
@@ -173,6 +181,7 @@ export function recordTrace(pool: Pool, options: RecordTraceOptions = {}): Trace
       pool.resize = proto.resize;
       pool.alloc = proto.alloc;
       pool.free = proto.free;
+      pool.realloc = proto.realloc;
       recorded.delete(pool);
       flush();
       stopped = writer === undefined ? Promise.resolve() : writer.close().then(() => {

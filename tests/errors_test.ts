@@ -79,27 +79,35 @@ function busyPool(): Busy {
 
 Deno.test("a bad size is rejected with the matching error and changes nothing", async (t) => {
   for (const [size, type] of BAD_SIZES) {
-    await t.step(`allocate, alloc and resize reject ${String(size)} with ${type.name}`, () => {
-      const { pool, live } = busyPool();
-      assertRejected(pool, () => pool.allocate(size as number), builtIn(type));
-      assertRejected(pool, () => pool.allocate(size as number, { zero: true }), builtIn(type));
-      assertRejected(pool, () => pool.alloc(size as number), builtIn(type));
-      assertRejected(pool, () => pool.alloc(size as number, 64), builtIn(type));
-      const { offset, length } = live;
-      assertRejected(pool, () => pool.resize(live, size as number), builtIn(type));
-      assert.equal(live.offset, offset);
-      assert.equal(live.length, length);
-    });
+    await t.step(
+      `allocate, alloc, resize and realloc reject ${String(size)} with ${type.name}`,
+      () => {
+        const { pool, live, raw } = busyPool();
+        assertRejected(pool, () => pool.realloc(raw, size as number), builtIn(type));
+        assertRejected(pool, () => pool.allocate(size as number), builtIn(type));
+        assertRejected(pool, () => pool.allocate(size as number, { zero: true }), builtIn(type));
+        assertRejected(pool, () => pool.alloc(size as number), builtIn(type));
+        assertRejected(pool, () => pool.alloc(size as number, 64), builtIn(type));
+        const { offset, length } = live;
+        assertRejected(pool, () => pool.resize(live, size as number), builtIn(type));
+        assert.equal(live.offset, offset);
+        assert.equal(live.length, length);
+      },
+    );
   }
 });
 
 Deno.test("a bad alignment is rejected with the matching error and changes nothing", async (t) => {
   for (const [align, type] of BAD_ALIGNS) {
-    await t.step(`allocate and alloc reject align ${String(align)} with ${type.name}`, () => {
-      const { pool } = busyPool();
-      assertRejected(pool, () => pool.allocate(8, { align: align as number }), builtIn(type));
-      assertRejected(pool, () => pool.alloc(8, align as number), builtIn(type));
-    });
+    await t.step(
+      `allocate, alloc and realloc reject align ${String(align)} with ${type.name}`,
+      () => {
+        const { pool, raw } = busyPool();
+        assertRejected(pool, () => pool.realloc(raw, 8, align as number), builtIn(type));
+        assertRejected(pool, () => pool.allocate(8, { align: align as number }), builtIn(type));
+        assertRejected(pool, () => pool.alloc(8, align as number), builtIn(type));
+      },
+    );
   }
 });
 
@@ -179,7 +187,7 @@ Deno.test("view() rejects what is not a typed-array constructor with TypeError",
   }
 });
 
-Deno.test("raw free and sizeOf reject an offset that is not a live block's payload", async (t) => {
+Deno.test("raw free, sizeOf and realloc reject an offset that is not a live block's payload", async (t) => {
   await t.step("outside the pool or in its metadata: invalid-offset", () => {
     const { pool } = busyPool();
     const outside = [
@@ -197,7 +205,16 @@ Deno.test("raw free and sizeOf reject an offset that is not a live block's paylo
     for (const offset of outside) {
       assertRejected(pool, () => pool.free(offset), poolError("invalid-offset"));
       assertRejected(pool, () => pool.sizeOf(offset), poolError("invalid-offset"));
+      assertRejected(pool, () => pool.realloc(offset, 8), poolError("invalid-offset"));
     }
+  });
+
+  await t.step("freed already: double-free, for realloc as for free", () => {
+    const { pool } = busyPool();
+    const offset = pool.alloc(40);
+    pool.alloc(8);
+    pool.free(offset);
+    assertRejected(pool, () => pool.realloc(offset, 80), poolError("double-free"));
   });
 
   await t.step("misaligned: invalid-offset", () => {
@@ -205,6 +222,7 @@ Deno.test("raw free and sizeOf reject an offset that is not a live block's paylo
     for (const offset of [raw + 1, raw - 1, raw + Size.Word, raw + 0.5, live.offset + 2]) {
       assertRejected(pool, () => pool.free(offset), poolError("invalid-offset"));
       assertRejected(pool, () => pool.sizeOf(offset), poolError("invalid-offset"));
+      assertRejected(pool, () => pool.realloc(offset, 8), poolError("invalid-offset"));
     }
   });
 
@@ -213,6 +231,7 @@ Deno.test("raw free and sizeOf reject an offset that is not a live block's paylo
     for (let offset = live.offset + Size.Align; offset < live.offset + live.length; offset += 8) {
       assertRejected(pool, () => pool.free(offset), poolError("invalid-offset"));
       assertRejected(pool, () => pool.sizeOf(offset), poolError("invalid-offset"));
+      assertRejected(pool, () => pool.realloc(offset, 8), poolError("invalid-offset"));
     }
   });
 
@@ -227,6 +246,12 @@ Deno.test("raw free and sizeOf reject an offset that is not a live block's paylo
     ];
     for (const [what, offset] of notNumbers) {
       assertRejected(pool, () => pool.free(offset as number), builtIn(TypeError), `free(${what})`);
+      assertRejected(
+        pool,
+        () => pool.realloc(offset as number, 8),
+        builtIn(TypeError),
+        `realloc(${what})`,
+      );
       assertRejected(
         pool,
         () => pool.sizeOf(offset as number),

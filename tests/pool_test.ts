@@ -858,3 +858,45 @@ Deno.test("an aligned request takes a small hole that can hold it", () => {
   assert.ok(aligned.offset >= holeStart && aligned.offset < holeStart + 100, "placed in the hole");
   pool.check();
 });
+
+Deno.test("raw realloc", async (t) => {
+  await t.step("grows in place when the next block is free, keeping the offset", () => {
+    const pool = Pool.create(4096);
+    const offset = pool.alloc(16);
+    assert.equal(pool.realloc(offset, 400), offset);
+    assert.ok(pool.sizeOf(offset) >= 400);
+    pool.check();
+  });
+
+  await t.step("moves a hemmed-in block, keeping its bytes and its alignment", () => {
+    const pool = Pool.create(8192);
+    const offset = pool.alloc(24, 64);
+    // Small blocks fill the gap the alignment left before it, then one lands after it.
+    while (pool.alloc(8) < offset);
+    new Uint8Array(pool.buffer, offset, 24).fill(7);
+    const moved = pool.realloc(offset, 1000, 64);
+    assert.notEqual(moved, offset);
+    assert.equal(moved % 64, 0);
+    assert.ok(new Uint8Array(pool.buffer, moved, 24).every((byte) => byte === 7));
+    pool.check();
+  });
+
+  await t.step("shrinks in place and gives the rest back", () => {
+    const pool = Pool.create(4096);
+    const offset = pool.alloc(1000);
+    pool.alloc(8);
+    const free = pool.bytesFree();
+    assert.equal(pool.realloc(offset, 100), offset);
+    assert.ok(pool.bytesFree() > free);
+    pool.check();
+  });
+
+  await t.step("returns 0 and changes nothing when the pool cannot hold the size", () => {
+    const pool = Pool.create(4096);
+    const offset = pool.alloc(100);
+    const before = pool.stats();
+    assert.equal(pool.realloc(offset, 1 << 20), 0);
+    assert.deepEqual(pool.stats(), before);
+    assert.equal(pool.sizeOf(offset) >= 100, true);
+  });
+});
