@@ -15,6 +15,9 @@
  * - `no-pool`: a module-level function was called before `initPool`.
  * - `detached`: the pool's buffer was detached, as a `WebAssembly.Memory`'s
  *   buffer is when the memory grows.
+ * - `overflow`: in debug mode, a block was written past its end.
+ * - `write-after-free`: in debug mode, a freed block was written before it was reused.
+ * - `no-debug`: `Pool.leaks()` was called on a pool made without `{ debug: true }`.
  */
 export type PoolErrorCode =
   | "double-free"
@@ -23,7 +26,10 @@ export type PoolErrorCode =
   | "invalid-offset"
   | "corrupt"
   | "no-pool"
-  | "detached";
+  | "detached"
+  | "overflow"
+  | "write-after-free"
+  | "no-debug";
 
 /**
  * Thrown for misuse of a pool or its blocks, and for a pool whose

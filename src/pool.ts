@@ -6,6 +6,7 @@
 
 import { Block, createBlock, moveBlock, retireBlock } from "./block.ts";
 import { checkPool } from "./check.ts";
+import { installDebug } from "./debug.ts";
 import { PoolError } from "./errors.ts";
 import { type PoolStats, readStats } from "./stats.ts";
 import {
@@ -26,6 +27,19 @@ export interface PoolOptions {
   byteOffset?: number;
   /** Bytes in the pool's range (its end is rounded down to a multiple of 8). Default: to the buffer's end. */
   byteLength?: number;
+  /**
+   * Debug mode, for finding memory bugs; default false, and then it costs
+   * nothing. Every payload gets guard bytes after it, checked when the block
+   * is freed, resized or reallocated and by `check()` (`PoolError`
+   * `overflow`). A freed block is poisoned and held in a quarantine, its
+   * poison checked before its memory is reused and by `check()`
+   * (`write-after-free`). Every live block remembers the stack that
+   * allocated it, for `leaks()` and for the messages. A quarantined block
+   * counts as used in `bytesUsed()`, `stats()` and `blocks()` until it is
+   * released; `largestFreeBlock()` allows for the guard and for what
+   * releasing the quarantine would free, and `sizeOf()` is the size asked for.
+   */
+  debug?: boolean;
 }
 
 /** How `Pool.allocate` places and prepares a block. */
@@ -85,7 +99,7 @@ export class Pool {
    * Formats `buffer` (or the range `options` names) as one empty pool.
    *
    * @param buffer The memory to manage; a `WebAssembly.Memory`'s `buffer` works too.
-   * @param options The range of `buffer` to manage.
+   * @param options The range of `buffer` to manage, and debug mode.
    * @throws {TypeError} If `buffer` is not an `ArrayBuffer` or `SharedArrayBuffer`.
    * @throws {RangeError} If the range is outside the buffer, larger than 4 GiB, or
    * too small for the pool's metadata and one smallest block.
@@ -129,6 +143,7 @@ export class Pool {
     }
     this.#buffer = buffer;
     this.#tlsf = new Tlsf(buffer, start, size, rows);
+    if (options.debug === true) installDebug(this, this.#tlsf);
   }
 
   /**
@@ -581,6 +596,39 @@ export class Pool {
   check(): void {
     this.#tlsf.assertAttached();
     checkPool(this.#tlsf);
+  }
+
+  /**
+   * The live blocks of a debug pool (one made with `{ debug: true }`),
+   * largest first: where each payload is, the size that was asked for, and
+   * the stack that allocated it (one `at ...` frame a line, the allocator's
+   * own frames left out). Call it when everything should have been freed.
+   *
+   * @returns The live blocks, largest first; ties in address order.
+   * @throws {PoolError} `no-debug` if the pool was made without debug mode,
+   * which keeps no allocation sites: an empty list would wrongly say that
+   * nothing leaked.
+   *
+   * @example Finding a block that was never freed
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new Pool(new ArrayBuffer(4096), { debug: true });
+   * const kept = pool.allocate(100)!;
+   * pool.free(pool.alloc(500));
+   * pool.alloc(24);
+   * const leaks = pool.leaks();
+   * assert.deepEqual(leaks.map((leak) => leak.size), [100, 24]);
+   * assert.equal(leaks[0]!.offset, kept.offset);
+   * assert.match(leaks[0]!.stack, /^at /);
+   * ```
+   */
+  leaks(): { offset: number; size: number; stack: string }[] {
+    throw new PoolError(
+      "no-debug",
+      "Cannot list leaks: this pool was made without { debug: true }, so it keeps no allocation sites.",
+    );
   }
 }
 

@@ -132,37 +132,45 @@ export function recordTrace(pool: Pool, options: RecordTraceOptions = {}): Trace
   const description = options.description ?? `recorded from a ${pool.byteLength}-byte pool`;
   write(`# ${description.replace(/[\r\n]+/g, " ")}\n`);
 
-  const proto = Object.getPrototypeOf(pool) as Recorded;
+  // The pool's own methods as they are now, debug mode's wrappers included.
+  const original: Recorded = {
+    allocate: pool.allocate,
+    deallocate: pool.deallocate,
+    resize: pool.resize,
+    alloc: pool.alloc,
+    free: pool.free,
+    realloc: pool.realloc,
+  };
   const wrappers: Recorded = {
     allocate(size: number, allocateOptions?: AllocateOptions): Block | null {
-      const block = proto.allocate.call(pool, size, allocateOptions);
+      const block = original.allocate.call(pool, size, allocateOptions);
       if (block === null) write(`# no room: a ${size}\n`);
       else born(block.offset, size, block.align);
       return block;
     },
     deallocate(block: Block): void {
-      proto.deallocate.call(pool, block);
+      original.deallocate.call(pool, block);
       died(block.offset);
     },
     resize(block: Block, newLength: number): boolean {
       const from = block.offset;
-      const done = proto.resize.call(pool, block, newLength);
+      const done = original.resize.call(pool, block, newLength);
       resized(from, done ? block.offset : 0, newLength);
       return done;
     },
     realloc(offset: number, size: number, align?: number): number {
-      const moved = proto.realloc.call(pool, offset, size, align);
+      const moved = original.realloc.call(pool, offset, size, align);
       resized(offset, moved, size);
       return moved;
     },
     alloc(size: number, align?: number): number {
-      const offset = proto.alloc.call(pool, size, align);
+      const offset = original.alloc.call(pool, size, align);
       if (offset === 0) write(`# no room: a ${size}\n`);
       else born(offset, size, align ?? Size.Align);
       return offset;
     },
     free(offset: number): void {
-      proto.free.call(pool, offset);
+      original.free.call(pool, offset);
       died(offset);
     },
   };
@@ -176,12 +184,7 @@ export function recordTrace(pool: Pool, options: RecordTraceOptions = {}): Trace
     stop() {
       if (stopped !== undefined) return stopped;
       // Assigned rather than deleted: deleting would drop the pool into slow dictionary mode.
-      pool.allocate = proto.allocate;
-      pool.deallocate = proto.deallocate;
-      pool.resize = proto.resize;
-      pool.alloc = proto.alloc;
-      pool.free = proto.free;
-      pool.realloc = proto.realloc;
+      Object.assign(pool, original);
       recorded.delete(pool);
       flush();
       stopped = writer === undefined ? Promise.resolve() : writer.close().then(() => {

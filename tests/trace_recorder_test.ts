@@ -6,6 +6,7 @@ import {
   initPool,
   parseTrace,
   Pool,
+  PoolError,
   recordTrace,
   replayTrace,
 } from "../mod.ts";
@@ -154,7 +155,7 @@ Deno.test("a recorder's wrappers belong to its pool alone, and only while it rec
     const pool = Pool.create(4096);
     const other = Pool.create(4096);
     const recorder = recordTrace(pool);
-    for (const name of ["allocate", "deallocate", "resize", "alloc", "free"] as const) {
+    for (const name of ["allocate", "deallocate", "resize", "alloc", "free", "realloc"] as const) {
       assert.ok(Object.hasOwn(pool, name), name);
       assert.notEqual(pool[name], Pool.prototype[name]);
       assert.equal(Object.hasOwn(other, name), false);
@@ -162,9 +163,26 @@ Deno.test("a recorder's wrappers belong to its pool alone, and only while it rec
     assert.ok(recorder.recording);
     await recorder.stop();
     assert.equal(recorder.recording, false);
-    for (const name of ["allocate", "deallocate", "resize", "alloc", "free"] as const) {
+    for (const name of ["allocate", "deallocate", "resize", "alloc", "free", "realloc"] as const) {
       assert.equal(pool[name], Pool.prototype[name], name);
     }
+  });
+
+  await t.step("recording a pool in debug mode keeps debug mode, during and after", async () => {
+    const pool = new Pool(new ArrayBuffer(4096), { debug: true });
+    const debugAlloc = pool.alloc;
+    const recorder = recordTrace(pool, { description: "debug" });
+    const offset = pool.alloc(13);
+    assert.equal(pool.sizeOf(offset), 13, "the debug wrappers saw the allocation");
+    const bytes = new Uint8Array(pool.buffer);
+    const guard = bytes[offset + 13]!;
+    bytes[offset + 13] = guard ^ 1;
+    assert.throws(() => pool.free(offset), (e) => e instanceof PoolError && e.code === "overflow");
+    bytes[offset + 13] = guard;
+    pool.free(offset);
+    await recorder.stop();
+    assert.equal(pool.alloc, debugAlloc);
+    assert.equal(recorder.toString(), "# debug\na 0 13\nf 0\n");
   });
 
   await t.step("after stop() nothing more is recorded, and stop() again is harmless", async () => {
