@@ -21,9 +21,9 @@ export function poolBytesFor(live: number): number {
   return live * SIZE_MAX * HEADROOM + SLACK_BYTES;
 }
 
-/** Our pool, sized for `live` blocks. */
-export function ourPool(live: number): Pool {
-  return Pool.create(poolBytesFor(live));
+/** Our pool, sized for `live` blocks; in debug mode when `debug` is set. */
+export function ourPool(live: number, debug = false): Pool {
+  return new Pool(new ArrayBuffer(poolBytesFor(live)), { debug });
 }
 
 /** The @thi.ng/malloc peer, sized for `live` blocks. */
@@ -96,9 +96,9 @@ function ready<H>(seq: ChurnSequence, heap: H, step: () => void): Churn<H> {
 }
 
 /** Ours, raw offsets: `alloc(size)` / `free(offset)`. */
-export function oursRawChurn(seq: ChurnSequence): Churn<Pool> {
+export function oursRawChurn(seq: ChurnSequence, debug = false): Churn<Pool> {
   const { slots, sizes, initialSizes } = seq;
-  const pool = ourPool(seq.live);
+  const pool = ourPool(seq.live, debug);
   const live = new Uint32Array(seq.live);
   for (let i = 0; i < seq.live; i++) live[i] = pool.alloc(initialSizes[i]!);
   let k = 0;
