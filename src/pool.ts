@@ -363,11 +363,13 @@ export class Pool {
    *
    * It detects, in constant time: an offset that is outside the pool's
    * blocks or not 8-byte aligned like every payload, a block that is free
-   * (freeing twice, until the memory is handed out again), and a header
-   * whose size is impossible or disagrees with the next block's flags. It
-   * cannot tell a stale offset whose memory was handed out again, nor an
-   * offset inside a payload whose preceding 4 bytes happen to look like a
-   * live header: keep to the handle API when such mistakes are possible.
+   * (freeing twice, until the memory is handed out again), a header whose
+   * size is impossible or disagrees with the next block's flags, and 4 bytes
+   * that are a free-list link rather than a header. It cannot tell a stale
+   * offset whose memory was handed out again since (even if it was freed once
+   * more), nor an offset inside a payload whose preceding 4 bytes happen to
+   * look like a live header: keep to the handle API when such mistakes are
+   * possible.
    *
    * @param offset A payload offset that `alloc` returned.
    * @throws {TypeError} If `offset` is not a number.
