@@ -72,11 +72,12 @@ export interface BlockInfo {
  * | --- | --- |
  * | `allocate`, `alloc` | O(1); O(free blocks in one size class) only when it would otherwise fail |
  * | `deallocate`, `free` | O(1) |
- * | `resize` | O(1) in place; O(length) when the block moves |
+ * | `resize`, `realloc` | O(1) in place; O(length) when the block moves |
  * | `bytesUsed`, `bytesFree` | O(1) |
  * | `largestFreeBlock` | O(1); once after the largest free block was taken, O(free blocks in its size class) |
  * | `stats` | as `largestFreeBlock` |
  * | `blocks`, `check` | O(blocks) |
+ * | `leaks` (debug mode) | O(live blocks · log live blocks) |
  *
  * @example Allocating, writing, freeing
  * ```ts
