@@ -47,17 +47,3 @@ for (const live of LIVE_COUNTS) {
   Deno.bench(`new Float64Array(n/8) + write, L=${live}`, { group }, floatsChurn(seq).step);
   Deno.bench(`new Uint8Array(n), L=${live}`, { group }, bytesChurn(seq).step);
 }
-
-// Debug mode's guards, poison and allocation stacks, against the same raw churn.
-const DEBUG_LIVE = 10_000;
-const debugSeq = churnSequence(DEBUG_LIVE);
-Deno.bench(
-  `ours raw, debug mode off, L=${DEBUG_LIVE}`,
-  { group: "debug mode", baseline: true },
-  oursRawChurn(debugSeq).step,
-);
-Deno.bench(`ours raw, debug mode on, L=${DEBUG_LIVE}`, {
-  group: "debug mode",
-  n: 20_000,
-  warmup: 100,
-}, oursRawChurn(debugSeq, true).step);
