@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { random } from "./_random.ts";
 import { type Block, Pool, PoolError } from "../mod.ts";
 import { assertPattern, fillPattern } from "./_model.ts";
 
@@ -406,18 +407,6 @@ Deno.test("a debug pool reports the requested size and keeps misuse errors", asy
     });
   }
 });
-
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Live {
   block: Block | null;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { random } from "./_random.ts";
 import {
   allocate,
   type Block,
@@ -17,18 +18,6 @@ const MAX_LIVE = 40;
 const MAX_SIZE = 2048;
 const STEPS = 600;
 const SEEDS = [1, 2, 3, 42, 1234];
-
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * Drives `pool` through a random mix of handle and raw allocations (some
