@@ -708,16 +708,21 @@ export class Tlsf {
     return Math.min(this.u32[HeaderWord.FreeBlocks]!, (this.end - this.first) / Size.MinBlock);
   }
 
-  /** Size of the free block at `b`, reached by a list walk, after checking it is one. */
+  /**
+   * Size of the free block at `b`, reached by a list walk, after checking it
+   * is one: where it starts, its flags, and a footer that agrees with its size.
+   */
   #listed(b: number): number {
     const h = this.u32[b >>> 2]!;
+    const size = sizeOf(h);
     if (
       !(b >= this.first && b < this.end && (b & Flag.Mask) === Size.BlockHeader &&
-        (h & Flag.Mask) === Flag.Free)
+        (h & Flag.Mask) === Flag.Free &&
+        this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] === size)
     ) {
       this.#corrupt(Damage.Links, b);
     }
-    return sizeOf(h);
+    return size;
   }
 
   /**
