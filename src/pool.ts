@@ -183,7 +183,7 @@ export class Pool {
 
   /** Bytes in the pool's range: metadata plus every block. */
   get byteLength(): number {
-    return this.#tlsf.end + Size.Word;
+    return this.#tlsf.capacity;
   }
 
   // ── handles ───────────────────────────────────────────────────────────────

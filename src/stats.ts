@@ -4,7 +4,7 @@
  * @module
  */
 
-import { HeaderWord, Size, type Tlsf } from "./tlsf.ts";
+import { HeaderWord, type Tlsf } from "./tlsf.ts";
 
 /** A pool's counters at one moment. */
 export interface PoolStats {
@@ -40,7 +40,7 @@ export interface PoolStats {
 /** Reads a pool's counters into a new `PoolStats`. */
 export function readStats(tlsf: Tlsf, largestFreeBlock: number): PoolStats {
   const { u32, metadataBytes } = tlsf;
-  const capacity = tlsf.end + Size.Word;
+  const capacity = tlsf.capacity;
   const bytesUsed = u32[HeaderWord.BytesUsed]!;
   const bytesFree = capacity - metadataBytes - bytesUsed;
   const allocations = tlsf.counter(HeaderWord.AllocationsLow);

@@ -279,6 +279,11 @@ export class Tlsf {
     u32[end >>> 2] = Value.Sentinel | Flag.PrevFree;
   }
 
+  /** Bytes in the pool's range: metadata, every block and the sentinel. */
+  get capacity(): number {
+    return this.end + Size.Word;
+  }
+
   /** Fixed metadata bytes: everything that is not a block. */
   get metadataBytes(): number {
     return this.first + Size.Word;
@@ -347,7 +352,9 @@ export class Tlsf {
     const h = u32[b >>> 2]!;
     const size = sizeOf(h);
     const next = b + size;
-    // `b >>> 0 === b` admits only whole numbers, so the bit test is exact.
+    // The checks of `liveBlock`, written out here: a call would cost the hot
+    // path its place in V8's inlining budget. `b >>> 0 === b` admits only
+    // whole numbers, so the bit test is exact.
     if (
       !(b >>> 0 === b && b >= this.first && (b & Flag.Mask) === Size.BlockHeader &&
         !(h & (Flag.Free | Flag.Link)) && size >= Size.MinBlock && next <= this.end &&
