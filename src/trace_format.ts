@@ -51,6 +51,17 @@ export type TraceInput = string | ArrayBuffer | ArrayBufferView | ReadableStream
 /**
  * A trace that is malformed or asks the impossible (such as freeing a block
  * that is not live), with the place where it does.
+ *
+ * @example Finding the bad line
+ * ```ts
+ * import { parseTrace, TraceError } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(
+ *   parseTrace("a 0 16\nf 1\n", { name: "app.trace" }),
+ *   (e) => e instanceof TraceError && e.file === "app.trace" && e.line === 2,
+ * );
+ * ```
  */
 export class TraceError extends Error {
   /** The name of the trace, as given to `parseTrace`. */
