@@ -224,7 +224,6 @@ function hangReport(
     poolErrors: {},
     argumentErrors: {},
     illegalWrites: {},
-    limitations: {},
     failures: [failure],
   };
 }
@@ -259,7 +258,6 @@ function summary(r: FuzzReport): string {
       `PoolErrors: ${counts(r.poolErrors)}`,
       `argument errors: ${counts(r.argumentErrors)}`,
       `illegal writes: ${counts(r.illegalWrites)}`,
-      `accepted misuse the allocator documents it cannot detect: ${counts(r.limitations)}`,
     );
   }
   const groups = new Map<string, FuzzFailure[]>();

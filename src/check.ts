@@ -6,7 +6,17 @@
  */
 
 import { corrupt } from "./errors.ts";
-import { Bins, Flag, FreeField, HeaderWord, Size, type Tlsf, Value } from "./tlsf.ts";
+import {
+  Bins,
+  Flag,
+  FreeField,
+  HeaderF64,
+  HeaderWord,
+  liveMapWords,
+  Size,
+  type Tlsf,
+  Value,
+} from "./tlsf.ts";
 
 /** Throws `PoolError("corrupt")` at the first broken invariant of the pool. */
 export function checkPool(tlsf: Tlsf): void {
@@ -14,7 +24,7 @@ export function checkPool(tlsf: Tlsf): void {
   if (u32[HeaderWord.Magic] !== Value.Magic) corrupt("its header's magic number is overwritten");
   if (
     u32[HeaderWord.End] !== end || u32[HeaderWord.First] !== first ||
-    u32[HeaderWord.FlCount] !== rows
+    u32[HeaderWord.FlCount] !== rows || u32[HeaderWord.LiveMap] !== tlsf.liveMap * Size.Word
   ) {
     corrupt("its header's geometry (end, first block, size classes) was overwritten");
   }
@@ -54,6 +64,11 @@ export function checkPool(tlsf: Tlsf): void {
       used += size;
       live++;
     }
+    if (tlsf.isLive(b) === free) {
+      corrupt(
+        `the live map says the ${free ? "free" : "used"} block at ${b} is ${free ? "live" : "not"}`,
+      );
+    }
     prevFree = free;
     b += size;
   }
@@ -77,7 +92,7 @@ export function checkPool(tlsf: Tlsf): void {
     }
     for (let sl = 0; sl < Bins.SlCount; sl++) {
       const bin = fl * Bins.SlCount + sl;
-      let prev: number = Value.Nil;
+      let prev = tlsf.headNode(bin);
       let n = u32[heads + bin]!;
       if (((slMap >>> sl) & 1) !== (n !== Value.Nil ? 1 : 0)) {
         corrupt(`the bitmap of row ${fl} disagrees with bin ${sl}`);
@@ -102,11 +117,19 @@ export function checkPool(tlsf: Tlsf): void {
   }
   if (binned.size > 0) corrupt(`the free block at ${binned.values().next().value} is in no bin`);
 
+  // The live map marks block starts only: as many bits as live blocks.
+  let marked = 0;
+  const mapEnd = tlsf.liveMap + liveMapWords(tlsf.capacity);
+  for (let w = tlsf.liveMap; w < mapEnd; w++) {
+    for (let bits = u32[w]!; bits !== 0; bits &= bits - 1) marked++;
+  }
+  if (marked !== live) corrupt(`its live map marks ${marked} blocks, but ${live} are live`);
+
   // Counters.
   if (u32[HeaderWord.FreeBlocks] !== listed) {
     corrupt(`it counts ${u32[HeaderWord.FreeBlocks]} free blocks, not ${listed}`);
   }
-  const counted = tlsf.counter(HeaderWord.AllocationsLow) - tlsf.counter(HeaderWord.FreesLow);
+  const counted = tlsf.f64[HeaderF64.Allocations]! - tlsf.f64[HeaderF64.Frees]!;
   if (counted !== live) corrupt(`it counts ${counted} live blocks, not ${live}`);
   if (u32[HeaderWord.BytesUsed] !== used) {
     corrupt(`it counts ${u32[HeaderWord.BytesUsed]} bytes used, not ${used}`);

@@ -136,7 +136,7 @@ export class Pool {
       );
     }
     const rows = rowsFor(size);
-    const needed = metadataBytes(rows) + Size.MinBlock;
+    const needed = metadataBytes(size) + Size.MinBlock;
     if (size < needed) {
       throw new RangeError(
         `A pool needs at least ${needed} bytes (8-byte aligned) for its metadata and one block, but the range has ${size}.`,
@@ -362,20 +362,22 @@ export class Pool {
   /**
    * Frees the block whose payload is at `offset`.
    *
-   * It detects, in constant time: an offset that is outside the pool's
-   * blocks or not 8-byte aligned like every payload, a block that is free
-   * (freeing twice, until the memory is handed out again), a header whose
-   * size is impossible or disagrees with the next block's flags, and 4 bytes
-   * that are a free-list link rather than a header. It cannot tell a stale
-   * offset whose memory was handed out again since (even if it was freed once
-   * more), nor an offset inside a payload whose preceding 4 bytes happen to
-   * look like a live header: keep to the handle API when such mistakes are
-   * possible.
+   * Whether `offset` is a live block's payload is known exactly, in
+   * constant time, from the pool's live map (a bit for every 8 bytes): any
+   * other number (outside the pool, misaligned, inside a payload, a free
+   * block, a block freed already) throws and changes nothing. The one
+   * mistake it cannot see is a stale offset whose memory was handed out
+   * again at the same place since: that is someone else's live block now.
+   * Keep to the handle API if that can happen (it catches every misuse of a
+   * `Block`). Before anything is written, the block's header is checked
+   * against the live map and the next block, so a header overwritten by a
+   * stray write is reported as `corrupt` rather than trusted.
    *
    * @param offset A payload offset that `alloc` returned.
    * @throws {TypeError} If `offset` is not a number.
    * @throws {PoolError} `invalid-offset` if `offset` is not a live block's
-   * payload, `double-free` if that block is free already.
+   * payload, `double-free` if that block is free already, `corrupt` if its
+   * header was overwritten.
    */
   free(offset: number): void {
     if (typeof offset !== "number" || this.#tlsf.free(offset) < 0) this.#badOffset(offset, "free");

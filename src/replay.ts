@@ -6,7 +6,7 @@
  */
 
 import { Pool } from "./pool.ts";
-import { MAX_POOL_BYTES, metadataBytes, rowsFor, Size } from "./tlsf.ts";
+import { MAX_POOL_BYTES, metadataBytes, Size } from "./tlsf.ts";
 import { OP_ALLOC, OP_FREE, type Trace } from "./trace_format.ts";
 
 /** How `replayTrace` replays. */
@@ -200,7 +200,7 @@ export function minimumPoolSize(trace: Trace, options: PoolSizeOptions = {}): Po
   let buffer = new ArrayBuffer(0);
   let trials = 0;
   let best: { metadataBytes: number; peakBytesUsed: number } | undefined;
-  const search = bisectPoolSize(need + metadataBytes(rowsFor(need)), (poolSize) => {
+  const search = bisectPoolSize(need + metadataBytes(need), (poolSize) => {
     if (buffer.byteLength < poolSize) buffer = new ArrayBuffer(poolSize);
     const pool = new Pool(buffer, { byteLength: poolSize });
     const fits = replayTrace(trace, pool, { limit: count }).failedAt < 0;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { HeaderWord, type Tlsf } from "./tlsf.ts";
+import { HeaderF64, HeaderWord, type Tlsf } from "./tlsf.ts";
 
 /** A pool's counters at one moment. */
 export interface PoolStats {
@@ -43,8 +43,8 @@ export function readStats(tlsf: Tlsf, largestFreeBlock: number): PoolStats {
   const capacity = tlsf.capacity;
   const bytesUsed = u32[HeaderWord.BytesUsed]!;
   const bytesFree = capacity - metadataBytes - bytesUsed;
-  const allocations = tlsf.counter(HeaderWord.AllocationsLow);
-  const frees = tlsf.counter(HeaderWord.FreesLow);
+  const allocations = tlsf.f64[HeaderF64.Allocations]!;
+  const frees = tlsf.f64[HeaderF64.Frees]!;
   return {
     capacity,
     metadataBytes,
@@ -56,7 +56,7 @@ export function readStats(tlsf: Tlsf, largestFreeBlock: number): PoolStats {
     peakBytesUsed: u32[HeaderWord.PeakUsed]!,
     allocations,
     frees,
-    failedAllocations: tlsf.counter(HeaderWord.FailedLow),
+    failedAllocations: tlsf.f64[HeaderF64.Failed]!,
     fragmentation: bytesFree > 0 ? 1 - tlsf.largestFree() / bytesFree : 0,
   };
 }

@@ -22,13 +22,14 @@ import { corrupt, PoolError } from "./errors.ts";
 
 // ── layout ────────────────────────────────────────────────────────────────
 //
-// pool:  ┌─────────────┬───────────┬─────────────┬───────┬───────┬─────┬──────────┐
-//        │ pool header │ sl bitmap │ bin heads   │ block │ block │ ... │ sentinel │
-//        │ (80 bytes)  │ per row   │ 32 per row  │       │       │     │ (4 bytes)│
-//        └─────────────┴───────────┴─────────────┴───────┴───────┴─────┴──────────┘
-//        0             80                        first                 end
+// pool:  ┌─────────────┬───────────┬────────────┬─────────────┬───────┬─────┬──────────┐
+//        │ pool header │ sl bitmap │ bin heads  │ live map    │ block │ ... │ sentinel │
+//        │ (80 bytes)  │ per row   │ 32 per row │ bit per 8 B │       │     │ (4 bytes)│
+//        └─────────────┴───────────┴────────────┴─────────────┴───────┴─────┴──────────┘
+//        0             80                                     first         end
 //
 // Every block starts 4 bytes past a multiple of 8, so its payload is 8-aligned.
+// The live map has a bit for each 8 bytes, set where a live block starts.
 //
 // used block:  ┌──────────────────────┬─────────────────────────────────────┐
 //              │ size | flags   (u32) │ payload ...                         │
@@ -39,6 +40,8 @@ import { corrupt, PoolError } from "./errors.ts";
 //              │ size | Free    (u32) │ next free │ prev free │ ... │ size (footer) │
 //              └──────────────────────┴───────────┴───────────┴─────┴───────────────┘
 //              b                      b+4         b+8               b+size-4
+//
+// A list's first block has its bin's head node (see `headNode`) as prev.
 //
 // The top block is the free block that ends at the sentinel. It is in no
 // bin and has no footer: allocation takes from it only when no bin can.
@@ -67,11 +70,8 @@ export const enum Flag {
   Free = 1,
   /** The block just before this one is free, so its footer is valid. */
   PrevFree = 2,
-  /**
-   * Never set in a header. Every block offset is 4 past a multiple of 8, so
-   * every free-list link has this bit set: a link is never taken for a header.
-   */
-  Link = 4,
+  /** Never set: a header with this bit was overwritten. */
+  Unused = 4,
   /** Every flag bit. */
   Mask = 7,
 }
@@ -91,7 +91,7 @@ export const enum HeaderWord {
   /** "MMA1": marks a formatted pool. */
   Magic = 0,
   /** Layout version, bumped whenever this layout changes. */
-  Version = 1,
+  Version = 2,
   /** Offset of the end sentinel; the pool is End + 4 bytes long. */
   End = 2,
   /** Offset of the top block (End when the top block is empty). */
@@ -106,28 +106,50 @@ export const enum HeaderWord {
   FreeBlocks = 7,
   /** Offset of the first block; all before it is metadata. */
   First = 8,
-  /** Zero; kept for the worker-shared pools to come. */
-  Reserved = 9,
+  /** Offset of the live map (see LiveMap). */
+  LiveMap = 9,
   /** Bytes of live blocks, counted whole (below 2^32, as the pool is). */
   BytesUsed = 10,
   /** The highest BytesUsed so far. */
   PeakUsed = 11,
-  /** Successful allocations, low 32 bits. */
-  AllocationsLow = 12,
-  /** Successful allocations, high bits: a counter can pass 2^32 in minutes. */
-  AllocationsHigh = 13,
-  /** Frees, low 32 bits. */
-  FreesLow = 14,
-  /** Frees, high bits. */
-  FreesHigh = 15,
-  /** Allocations that found no room, low 32 bits. */
-  FailedLow = 16,
-  /** Allocations that found no room, high bits. */
-  FailedHigh = 17,
+  /** Successful allocations: a float64 over this word and the next (see HeaderF64). */
+  Allocations = 12,
+  /** Frees: a float64 over this word and the next. */
+  Frees = 14,
+  /** Allocations that found no room: a float64 over this word and the next. */
+  Failed = 16,
   /** Zero: this word and the next round the fixed header to 80 bytes. */
   Padding = 18,
   /** The second-level bitmaps, one word per row, follow the fixed header. */
   SlBitmaps = Size.PoolHeader / Size.Word,
+}
+
+/**
+ * The pool header's counters, as indices into a Float64Array over the pool:
+ * exact up to 2^53, so they never wrap, and one add where two words would
+ * need a carry.
+ */
+export const enum HeaderF64 {
+  /** Successful allocations. */
+  Allocations = HeaderWord.Allocations / 2,
+  /** Frees. */
+  Frees = HeaderWord.Frees / 2,
+  /** Allocations that found no room. */
+  Failed = HeaderWord.Failed / 2,
+}
+
+/**
+ * The live map, after the bin heads: one bit per 8 bytes of the pool, set
+ * where a live block starts, so that `free` knows in constant time, exactly,
+ * whether an offset is a live block.
+ */
+export const enum LiveMap {
+  /** Pool bytes one 32-bit word of the map covers: a bit per Size.Align bytes. */
+  BytesPerWord = 256,
+  /** log2 of BytesPerWord. */
+  BytesPerWordLog2 = 8,
+  /** Bits in a word, less one: a block's bit within its word is (b >>> AlignLog2) & this. */
+  BitMask = 31,
 }
 
 /** Size classes: row 0 has one exact bin per 8 bytes; each row above splits a power of two. */
@@ -149,7 +171,7 @@ export const enum Value {
   /** HeaderWord.Magic of a formatted pool: "MMA1" in little-endian ASCII. */
   Magic = 0x31414d4d,
   /** HeaderWord.Version of this layout. */
-  Version = 1,
+  Version = 2,
   /** HeaderWord.Largest when it must be found again; above every real size. */
   LargestUnknown = 0xffffffff,
   /** The end sentinel's header: size 0 and used, so no merge crosses it. */
@@ -174,6 +196,8 @@ const enum Damage {
   FreeBlock,
   /** The top block's header does not reach the pool's end. */
   Top,
+  /** A live block's header disagrees with the block after it. */
+  UsedBlock,
 }
 
 /** The largest pool: offsets live in 32-bit words. */
@@ -189,25 +213,31 @@ function rowOf(size: number): number {
  * largest possible block (all but the metadata those rows take) a bin.
  */
 export function rowsFor(poolBytes: number): number {
+  const bytes = Math.min(poolBytes, MAX_POOL_BYTES);
   let rows = 1;
-  while (rowOf(Math.max(0, Math.min(poolBytes, MAX_POOL_BYTES) - metadataBytes(rows))) >= rows) {
-    rows++;
-  }
+  while (rowOf(Math.max(0, bytes - firstBlockOffset(rows, bytes) - Size.Word)) >= rows) rows++;
   return rows;
 }
 
+/** Words of the live map of a pool of `poolBytes` bytes. */
+export function liveMapWords(poolBytes: number): number {
+  return Math.ceil(poolBytes / LiveMap.BytesPerWord);
+}
+
 /**
- * Offset of the first block of a pool with `rows` rows: the end of the
- * metadata, moved on so that the first payload lands on Size.Align.
+ * Offset of the first block of a pool of `poolBytes` bytes with `rows`
+ * rows: the end of the metadata, moved on so that the first payload lands
+ * on Size.Align.
  */
-export function firstBlockOffset(rows: number): number {
-  const metaEnd = (HeaderWord.SlBitmaps + rows + rows * Bins.SlCount) * Size.Word;
+export function firstBlockOffset(rows: number, poolBytes: number): number {
+  const metaEnd = (HeaderWord.SlBitmaps + rows + rows * Bins.SlCount + liveMapWords(poolBytes)) *
+    Size.Word;
   return metaEnd + ((Size.BlockHeader - metaEnd) & (Size.Align - 1));
 }
 
-/** Metadata bytes of a pool with `rows` rows: header, bitmaps, bin heads, sentinel. */
-export function metadataBytes(rows: number): number {
-  return firstBlockOffset(rows) + Size.Word;
+/** Metadata bytes of a pool of `poolBytes`: header, bitmaps, bin heads, live map, sentinel. */
+export function metadataBytes(poolBytes: number): number {
+  return firstBlockOffset(rowsFor(poolBytes), poolBytes) + Size.Word;
 }
 
 /** Whole size of a block from its header word. */
@@ -233,6 +263,8 @@ export class Tlsf {
   readonly u32: Uint32Array;
   /** The pool's bytes, for copying and clearing payloads. */
   readonly u8: Uint8Array;
+  /** The pool's bytes as float64s: the header's counters. */
+  readonly f64: Float64Array;
   /** Absolute offset of the pool in its buffer (a multiple of 8). */
   readonly base: number;
   /** Offset of the end sentinel. */
@@ -243,6 +275,8 @@ export class Tlsf {
   readonly rows: number;
   /** Word index of bin 0's list head. */
   readonly heads: number;
+  /** Word index of the live map. */
+  readonly liveMap: number;
   /** Largest payload any allocation could get from this pool. */
   readonly maxPayload: number;
   /** Offset of a payload relative to the pool, minus this, is its block's offset. */
@@ -255,11 +289,13 @@ export class Tlsf {
   constructor(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, rows: number) {
     this.u32 = new Uint32Array(buffer, byteOffset, byteLength / Size.Word);
     this.u8 = new Uint8Array(buffer, byteOffset, byteLength);
+    this.f64 = new Float64Array(buffer, byteOffset, byteLength / Size.Align);
     this.base = byteOffset;
     this.end = byteLength - Size.Word;
     this.rows = rows;
     this.heads = HeaderWord.SlBitmaps + rows;
-    this.first = firstBlockOffset(rows);
+    this.liveMap = this.heads + rows * Bins.SlCount;
+    this.first = firstBlockOffset(rows, byteLength);
     this.maxPayload = this.end - this.first - Size.BlockHeader;
     this.#toBlock = byteOffset + Size.BlockHeader;
     this.#format();
@@ -273,6 +309,7 @@ export class Tlsf {
     u32[HeaderWord.End] = end;
     u32[HeaderWord.FlCount] = this.rows;
     u32[HeaderWord.First] = first;
+    u32[HeaderWord.LiveMap] = this.liveMap * Size.Word;
     // The whole pool starts as one top block.
     u32[HeaderWord.Top] = first;
     u32[first >>> 2] = (end - first) | Flag.Free;
@@ -311,7 +348,7 @@ export class Tlsf {
   /** Counts an allocation that found no room; returns 0. */
   #failed(): number {
     this.assertAttached();
-    if (++this.u32[HeaderWord.FailedLow]! === 0) this.u32[HeaderWord.FailedHigh]!++;
+    this.f64[HeaderF64.Failed]!++;
     return 0;
   }
 
@@ -328,48 +365,44 @@ export class Tlsf {
     }
   }
 
-  /** Counts the block just allocated at `b`; returns its payload's offset. */
+  /** Marks the block just allocated at `b` live and counts it; returns its payload's offset. */
   #allocated(b: number): number {
     const u32 = this.u32;
+    u32[this.liveMap + (b >>> LiveMap.BytesPerWordLog2)]! |= 1 <<
+      ((b >>> Size.AlignLog2) & LiveMap.BitMask);
     const used = u32[HeaderWord.BytesUsed]! + sizeOf(u32[b >>> 2]!);
     u32[HeaderWord.BytesUsed] = used;
     if (used > u32[HeaderWord.PeakUsed]!) u32[HeaderWord.PeakUsed] = used;
-    if (++u32[HeaderWord.AllocationsLow]! === 0) u32[HeaderWord.AllocationsHigh]!++;
+    this.f64[HeaderF64.Allocations]!++;
     return b + this.#toBlock;
   }
 
   /**
-   * Frees the live block whose payload is at `payload`, and counts it.
-   * Checks first, in constant time, that it is one: inside the blocks,
-   * 8-aligned, a used header whose size stays in the pool and whose
-   * successor agrees that it is used. Returns 0, or Status.NotABlock and
-   * nothing changed (`liveBlock` tells why).
+   * Frees the live block whose payload is at `payload`, merging it with its
+   * free neighbours, and counts it. The live map says exactly, in constant
+   * time, whether `payload` is a live block; if not, returns
+   * Status.NotABlock and changes nothing (`liveBlock` tells why). Otherwise
+   * returns 0, or throws `corrupt` if the block's header or a neighbour's
+   * was overwritten.
    */
   free(payload: number): number {
     const u32 = this.u32;
     const b = payload - this.#toBlock;
-    // A read outside the view is undefined, which fails the tests below.
-    const h = u32[b >>> 2]!;
-    const size = sizeOf(h);
-    const next = b + size;
-    // The checks of `liveBlock`, written out here: a call would cost the hot
-    // path its place in V8's inlining budget. `b >>> 0 === b` admits only
-    // whole numbers, so the bit test is exact.
-    if (
-      !(b >>> 0 === b && b >= this.first && (b & Flag.Mask) === Size.BlockHeader &&
-        !(h & (Flag.Free | Flag.Link)) && size >= Size.MinBlock && next <= this.end &&
-        !(u32[next >>> 2]! & Flag.PrevFree))
-    ) {
+    // Only whole numbers pass `b >>> 0 === b`; the map has no bit for the
+    // metadata, and one bit for each block offset (4 past a multiple of 8).
+    if (!(b >>> 0 === b && b < this.end && (b & Flag.Mask) === Size.BlockHeader)) {
       return Status.NotABlock;
     }
-    if (next === u32[HeaderWord.Top] && !(h & Flag.PrevFree)) {
-      this.#becomeTop(b, this.#checkTop(next));
-    } else {
-      this.#merge(b, h);
-    }
-    // Counted once released: a release that finds damage changes no counter.
-    u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - size;
-    if (++u32[HeaderWord.FreesLow]! === 0) u32[HeaderWord.FreesHigh]!++;
+    const word = this.liveMap + (b >>> LiveMap.BytesPerWordLog2);
+    const bit = 1 << ((b >>> Size.AlignLog2) & LiveMap.BitMask);
+    const bits = u32[word]!;
+    if (!(bits & bit)) return Status.NotABlock;
+    const h = u32[b >>> 2]!;
+    this.#release(this.#checkUsed(b, h, bits), h);
+    // Cleared once released: a release that finds damage changes nothing.
+    u32[word] = u32[word]! & ~bit;
+    u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - sizeOf(h);
+    this.f64[HeaderF64.Frees]!++;
     return 0;
   }
 
@@ -386,15 +419,43 @@ export class Tlsf {
       return Status.NotABlock;
     }
     const h = u32[b >>> 2]!;
-    if (h & Flag.Free) return Status.FreeBlock;
-    const next = b + sizeOf(h);
-    if (
-      (h & Flag.Link) || next - b < Size.MinBlock || next > this.end ||
-      (u32[next >>> 2]! & Flag.PrevFree)
-    ) {
-      return Status.NotABlock;
+    const bits = u32[this.liveMap + (b >>> LiveMap.BytesPerWordLog2)]!;
+    if (!((bits >>> ((b >>> Size.AlignLog2) & LiveMap.BitMask)) & 1)) {
+      return h & Flag.Free ? Status.FreeBlock : Status.NotABlock;
     }
-    return next - b - Size.BlockHeader;
+    return sizeOf(u32[this.#checkUsed(b, h, bits) >>> 2]!) - Size.BlockHeader;
+  }
+
+  /** Whether the live map marks a live block at `b` (a block offset inside the pool). */
+  isLive(b: number): boolean {
+    const word = this.u32[this.liveMap + (b >>> LiveMap.BytesPerWordLog2)]!;
+    return ((word >>> ((b >>> Size.AlignLog2) & LiveMap.BitMask)) & 1) !== 0;
+  }
+
+  /**
+   * Checks the header `h` of the live block at `b` against the live map
+   * (`bits`, its word of the map) and the block after it: the size stays
+   * in the pool; no live block starts inside it (as far as this word of the
+   * map shows); the next block agrees that this one is used and is the end,
+   * a live block or a free one. So an overwritten size is caught, almost
+   * always, before it frees memory that is in use. Returns `b`.
+   */
+  #checkUsed(b: number, h: number, bits: number): number {
+    const u32 = this.u32;
+    const size = sizeOf(h);
+    const next = b + size;
+    const nh = u32[next >>> 2]!;
+    // The map bits of the granules after b's, up to this block's end.
+    const inside = (bits >>> ((b >>> Size.AlignLog2) & LiveMap.BitMask)) >>> 1;
+    const granules = size >>> Size.AlignLog2;
+    if (
+      (h & (Flag.Free | Flag.Unused)) || size < Size.MinBlock || next > this.end ||
+      (inside & (granules > LiveMap.BitMask ? ~0 : ~(~0 << (granules - 1)))) ||
+      (nh & Flag.PrevFree) || !(next === this.end || (nh & Flag.Free) || this.isLive(next))
+    ) {
+      this.#corrupt(Damage.UsedBlock, b);
+    }
+    return b;
   }
 
   /**
@@ -405,8 +466,20 @@ export class Tlsf {
    */
   resize(payload: number, size: number, align: number): number {
     if (size > this.maxPayload) return 0;
-    const b = this.#resize(payload - this.#toBlock, blockSizeFor(size), align);
-    return b === Value.Nil ? 0 : b + this.#toBlock;
+    const from = payload - this.#toBlock;
+    const b = this.#resize(from, blockSizeFor(size), align);
+    if (b === Value.Nil) return 0;
+    if (b !== from) {
+      this.#flipLive(from);
+      this.#flipLive(b);
+    }
+    return b + this.#toBlock;
+  }
+
+  /** Flips the live-map bit of the block at `b`, as it starts or stops being live. */
+  #flipLive(b: number): void {
+    this.u32[this.liveMap + (b >>> LiveMap.BytesPerWordLog2)]! ^= 1 <<
+      ((b >>> Size.AlignLog2) & LiveMap.BitMask);
   }
 
   /** Fills `size` bytes at `payload` with zeros, never past the pool's range. */
@@ -448,7 +521,17 @@ export class Tlsf {
    */
   #take(need: number): number {
     const bin = need < Bins.SmallLimit ? this.#smallBin(need) : this.#largeBin(need);
-    if (bin >= 0) return this.#fromBin(bin, need);
+    return bin >= 0 ? this.#fromBin(bin, need) : this.#fromTopOrSlow(need);
+  }
+
+  /** Allocates `need` bytes from the first block of the non-empty `bin`. */
+  #fromBin(bin: number, need: number): number {
+    const b = this.#pop(bin);
+    return this.#carveFree(b, this.sizeAt(b), need);
+  }
+
+  /** `#take` when no bin has a good fit: the top block, else the slow path. */
+  #fromTopOrSlow(need: number): number {
     const top = this.u32[HeaderWord.Top]!;
     if (this.end - top >= need) return this.#fromTop(this.#checkTop(top), need);
     return this.#takeSlow(need, Size.Align);
@@ -474,7 +557,7 @@ export class Tlsf {
     const search = need + align + Size.Align;
     const bin = search < Bins.SmallLimit ? this.#smallBin(search) : this.#searchAbove(search);
     if (bin >= 0) {
-      const b = this.#takeHead(bin);
+      const b = this.#pop(bin);
       return this.#carveAfter(this.#gap(b, align), b, this.sizeAt(b), need, false);
     }
     const top = this.u32[HeaderWord.Top]!;
@@ -528,25 +611,6 @@ export class Tlsf {
     const f = 31 - Math.clz32(rounded);
     return (f - Bins.SmallLimitLog2 + 1) * Bins.SlCount +
       ((rounded >>> (f - Bins.SlLog2)) & (Bins.SlCount - 1));
-  }
-
-  /** Takes the first block of the non-empty `bin` out of it. */
-  #takeHead(bin: number): number {
-    const u32 = this.u32;
-    const b = u32[this.heads + bin]!;
-    const h = u32[b >>> 2]!;
-    const size = sizeOf(h);
-    if ((h & Flag.Mask) !== Flag.Free || u32[(b + size - FreeField.FooterFromEnd) >>> 2] !== size) {
-      this.#corrupt(Damage.FreeBlock, b);
-    }
-    this.#unlink(b, size);
-    return b;
-  }
-
-  /** Allocates `need` bytes from the first block of the non-empty `bin`. */
-  #fromBin(bin: number, need: number): number {
-    const b = this.#takeHead(bin);
-    return this.#carveFree(b, this.sizeAt(b), need);
   }
 
   /**
@@ -649,16 +713,44 @@ export class Tlsf {
 
   // ── freeing ───────────────────────────────────────────────────────────────
 
-  /** Returns the block at `b` to the free space, merging it with free neighbours. */
-  #release(b: number): void {
-    const u32 = this.u32;
-    const h = u32[b >>> 2]!;
+  /**
+   * Returns the used block at `b` (header `h`) to the free space, merging
+   * it with its free neighbours. Every header and footer it reads is checked
+   * before anything is written.
+   */
+  #release(b: number, h: number): void {
     const next = b + sizeOf(h);
-    if (next === u32[HeaderWord.Top] && !(h & Flag.PrevFree)) {
+    if (next === this.u32[HeaderWord.Top] && !(h & Flag.PrevFree)) {
       this.#becomeTop(b, this.#checkTop(next));
     } else {
-      this.#merge(b, h);
+      this.#merge(b, h, next);
     }
+  }
+
+  /**
+   * `#release` for a block that is not alone before the top block: merges
+   * it with the free neighbours it has. Every header and footer it reads is
+   * checked before anything is written.
+   */
+  #merge(b: number, h: number, next: number): void {
+    const u32 = this.u32;
+    const isTop = next === u32[HeaderWord.Top];
+    const prevSize = h & Flag.PrevFree ? this.#footerBefore(b) : 0;
+    const nh = u32[next >>> 2]!;
+    let nextSize = 0;
+    if (isTop) this.#checkTop(next);
+    else if (nh & Flag.Free) nextSize = this.#checkFree(next, nh);
+    const start = b - prevSize;
+    if (prevSize !== 0) {
+      this.#unlink(start, prevSize);
+      // Marked free though merged away, so that freeing it again is caught.
+      u32[b >>> 2] = h | Flag.Free;
+    }
+    if (isTop) return this.#becomeTop(start, next);
+    if (nextSize !== 0) this.#unlink(next, nextSize);
+    const end = next + nextSize;
+    u32[end >>> 2]! |= Flag.PrevFree;
+    this.#makeFree(start, end - start);
   }
 
   /** Makes the region from `start` to the end the top block; `next` was the top. */
@@ -669,32 +761,13 @@ export class Tlsf {
     if (next === this.end) u32[next >>> 2] = Value.Sentinel | Flag.PrevFree;
   }
 
-  /** `#release` for a block with a free neighbour or none at all. */
-  #merge(b: number, h: number): void {
-    const u32 = this.u32;
-    let start = b;
-    let size = sizeOf(h);
-    if (h & Flag.PrevFree) {
-      const prevSize = this.#footerBefore(b);
-      // Marked free though merged away, so that freeing it again is caught.
-      u32[b >>> 2] = h | Flag.Free;
-      start = b - prevSize;
-      this.#unlink(start, prevSize);
-      size += prevSize;
+  /** Size of the free block at `b` (header `h`), after checking its footer agrees. */
+  #checkFree(b: number, h: number): number {
+    const size = sizeOf(h);
+    if (this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] !== size) {
+      this.#corrupt(Damage.FreeBlock, b);
     }
-    const next = start + size;
-    if (next === u32[HeaderWord.Top]) return this.#becomeTop(start, this.#checkTop(next));
-    const nh = u32[next >>> 2]!;
-    if (nh & Flag.Free) {
-      const nextSize = sizeOf(nh);
-      if (u32[(next + nextSize - FreeField.FooterFromEnd) >>> 2] !== nextSize) {
-        this.#corrupt(Damage.FreeBlock, next);
-      }
-      this.#unlink(next, nextSize);
-      size += nextSize;
-    }
-    u32[(start + size) >>> 2]! |= Flag.PrevFree;
-    this.#makeFree(start, size);
+    return size;
   }
 
   /** Size of the free block before `b`, from its footer, checked against its header. */
@@ -759,6 +832,8 @@ export class Tlsf {
         return corrupt(`the head of free list ${at} is overwritten`);
       case Damage.FreeBlock:
         return corrupt(`the header or footer of the free block at ${where} is overwritten`);
+      case Damage.UsedBlock:
+        return corrupt(`the header of the live block at ${where} is overwritten`);
       case Damage.Top:
         return corrupt(
           `the top block at ${where} (the free space at the pool's end) is overwritten`,
@@ -787,14 +862,16 @@ export class Tlsf {
     const next = b + old;
     const top = u32[HeaderWord.Top]!;
     let room = old;
+    const nh = u32[next >>> 2]!;
     if (next === top) room += this.end - this.#checkTop(top);
-    else if (u32[next >>> 2]! & Flag.Free) room += sizeOf(u32[next >>> 2]!);
+    else if (nh & Flag.Free) room += this.#checkFree(next, nh);
     if (need > room) {
       const moved = align <= Size.Align ? this.#take(need) : this.#takeAligned(need, align);
       if (moved === Value.Nil) return this.#slideDown(b, old, room, need, align);
       this.u8.copyWithin(moved + Size.BlockHeader, b + Size.BlockHeader, b + old);
       this.#account(sizeOf(u32[moved >>> 2]!) - old);
-      this.#release(b);
+      // Re-read: carving the block before this one may have changed its flags.
+      this.#release(b, u32[b >>> 2]!);
       return moved;
     }
     // Absorb the next block whole; #trim releases what is not needed.
@@ -821,7 +898,7 @@ export class Tlsf {
     }
     u32[b >>> 2] = need | prevFree;
     u32[(b + need) >>> 2] = tail;
-    this.#release(b + need);
+    this.#release(b + need, tail);
     this.#account(need - old);
   }
 
@@ -863,35 +940,35 @@ export class Tlsf {
     if (used > u32[HeaderWord.PeakUsed]!) u32[HeaderWord.PeakUsed] = used;
   }
 
-  /** A 64-bit counter kept as two words, low word at `low`. */
-  counter(low: number): number {
-    return this.u32[low]! + this.u32[low + 1]! * 2 ** 32;
-  }
-
   // ── bins ──────────────────────────────────────────────────────────────────
+
+  /**
+   * The list node of `bin`'s head: the byte offset that bin's head word
+   * would have as a block's Next field. A list's first block links back to
+   * it, so unlinking any block is the same two writes.
+   */
+  headNode(bin: number): number {
+    return (this.heads + bin) * Size.Word - FreeField.Next;
+  }
 
   /** Pushes the free block at `b` onto the front of its bin's list. */
   #link(b: number, size: number): void {
     const u32 = this.u32;
     const bin = this.binIndex(size);
+    const node = this.headNode(bin);
     const head = u32[this.heads + bin]!;
-    // A head outside the pool reads as undefined and fails the flag test.
-    if (
-      head !== Value.Nil &&
-      ((u32[head >>> 2]! & Flag.Mask) !== Flag.Free ||
-        u32[(head + FreeField.Prev) >>> 2] !== Value.Nil)
-    ) {
-      this.#corrupt(Damage.Head, bin);
-    }
-    u32[(b + FreeField.Next) >>> 2] = head;
-    u32[(b + FreeField.Prev) >>> 2] = Value.Nil;
-    if (head !== Value.Nil) {
-      u32[(head + FreeField.Prev) >>> 2] = b;
-    } else {
+    if (head === Value.Nil) {
       const fl = bin >>> Bins.SlLog2;
       u32[HeaderWord.SlBitmaps + fl]! |= 1 << (bin & (Bins.SlCount - 1));
       u32[HeaderWord.FlBitmap]! |= 1 << fl;
+    } else if (u32[(head + FreeField.Prev) >>> 2] !== node) {
+      // A head outside the pool reads as undefined and fails this test.
+      this.#corrupt(Damage.Head, bin);
+    } else {
+      u32[(head + FreeField.Prev) >>> 2] = b;
     }
+    u32[(b + FreeField.Next) >>> 2] = head;
+    u32[(b + FreeField.Prev) >>> 2] = node;
     u32[this.heads + bin] = b;
     u32[HeaderWord.FreeBlocks]!++;
     // LargestUnknown is above every size, so an unknown largest stays unknown.
@@ -907,26 +984,38 @@ export class Tlsf {
     const u32 = this.u32;
     const next = u32[(b + FreeField.Next) >>> 2]!;
     const prev = u32[(b + FreeField.Prev) >>> 2]!;
-    if (next !== Value.Nil && u32[(next + FreeField.Prev) >>> 2] !== b) {
+    if (
+      u32[(prev + FreeField.Next) >>> 2] !== b ||
+      (next !== Value.Nil && u32[(next + FreeField.Prev) >>> 2] !== b)
+    ) {
       this.#corrupt(Damage.Links, b);
     }
-    if (prev !== Value.Nil) {
-      if (u32[(prev + FreeField.Next) >>> 2] !== b) this.#corrupt(Damage.Links, b);
-      u32[(prev + FreeField.Next) >>> 2] = next;
-    } else {
-      const bin = this.binIndex(size);
-      if (u32[this.heads + bin] !== b) this.#corrupt(Damage.Links, b);
-      u32[this.heads + bin] = next;
-      if (next === Value.Nil) {
-        const fl = bin >>> Bins.SlLog2;
-        const slMap = u32[HeaderWord.SlBitmaps + fl]! & ~(1 << (bin & (Bins.SlCount - 1)));
-        u32[HeaderWord.SlBitmaps + fl] = slMap;
-        if (slMap === 0) u32[HeaderWord.FlBitmap]! &= ~(1 << fl);
-      }
-    }
+    u32[(prev + FreeField.Next) >>> 2] = next;
     if (next !== Value.Nil) u32[(next + FreeField.Prev) >>> 2] = prev;
+    else if (prev < this.first) this.#emptied(((prev + FreeField.Next) >>> 2) - this.heads);
     u32[HeaderWord.FreeBlocks]!--;
     if (size === u32[HeaderWord.Largest]) u32[HeaderWord.Largest] = Value.LargestUnknown;
+  }
+
+  /**
+   * Takes the first block out of the non-empty `bin` and returns it, after
+   * checking its header, footer and back link.
+   */
+  #pop(bin: number): number {
+    const b = this.u32[this.heads + bin]!;
+    const h = this.u32[b >>> 2]!;
+    if ((h & Flag.Mask) !== Flag.Free) this.#corrupt(Damage.FreeBlock, b);
+    this.#unlink(b, this.#checkFree(b, h));
+    return b;
+  }
+
+  /** Clears the bitmap bits of `bin`, whose list is now empty. */
+  #emptied(bin: number): void {
+    const u32 = this.u32;
+    const fl = bin >>> Bins.SlLog2;
+    const slMap = u32[HeaderWord.SlBitmaps + fl]! & ~(1 << (bin & (Bins.SlCount - 1)));
+    u32[HeaderWord.SlBitmaps + fl] = slMap;
+    if (slMap === 0) u32[HeaderWord.FlBitmap]! &= ~(1 << fl);
   }
 
   /**

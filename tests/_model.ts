@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import type { Block, Pool, PoolStats } from "../mod.ts";
-import { metadataBytes, rowsFor, Size } from "../src/tlsf.ts";
+import { metadataBytes, Size } from "../src/tlsf.ts";
 
 /** The byte a block filled with `seed` holds at payload index `i`; varies with `i` so a shifted copy shows. */
 export function patternByte(seed: number, i: number): number {
@@ -62,7 +62,7 @@ export function wholeSizeFor(size: number): number {
 /** The smallest byte length a pool accepts: its metadata plus one smallest block. */
 export function smallestPoolBytes(): number {
   let n = Size.Align;
-  while (n < metadataBytes(rowsFor(n)) + Size.MinBlock) n += Size.Align;
+  while (n < metadataBytes(n) + Size.MinBlock) n += Size.Align;
   return n;
 }
 

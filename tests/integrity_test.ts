@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Pool, PoolError } from "../mod.ts";
-import { FreeField, HeaderWord, Value } from "../src/tlsf.ts";
+import { FreeField, HeaderWord, LiveMap, Value } from "../src/tlsf.ts";
 
 /** The offset of the block whose payload is at `payload`. */
 function blockOf(payload: number): number {
@@ -90,32 +90,90 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
   });
 });
 
-Deno.test("free refuses a stale offset whose header word now holds a free-list link", () => {
+/** Allocates small blocks until the next one starts in the first half of a live-map word. */
+function alignToMapWord(pool: Pool): void {
+  while (((pool.alloc(4) + 16 - pool.byteOffset) & (LiveMap.BytesPerWord - 1)) >= 128);
+}
+
+Deno.test("free and sizeOf know exactly which offsets are live blocks", async (t) => {
+  await t.step("an offset inside a payload, behind a header the user forged", () => {
+    const pool = Pool.create(4096);
+    const a = pool.alloc(100);
+    pool.alloc(4);
+    const u32 = new Uint32Array(pool.buffer);
+    // A used 16-byte block at a + 16 followed by a used 16-byte block: all a header check could ask.
+    u32[(a + 16 - 4) >>> 2] = 16;
+    u32[(a + 32 - 4) >>> 2] = 16;
+    const before = pool.stats();
+    for (const op of [() => pool.free(a + 16), () => pool.sizeOf(a + 16)]) {
+      assert.throws(op, (e) => e instanceof PoolError && e.code === "invalid-offset");
+    }
+    pool.check();
+    assert.deepEqual(pool.stats(), before);
+  });
+
+  await t.step("a stale offset merged into a free block before it", () => {
+    const pool = Pool.create(4096);
+    const a = pool.alloc(20);
+    const stale = pool.alloc(20);
+    pool.alloc(4);
+    pool.free(a);
+    pool.free(stale);
+    const before = pool.stats();
+    assert.throws(
+      () => pool.free(stale),
+      (e) => e instanceof PoolError && e.code === "double-free",
+    );
+    pool.check();
+    assert.deepEqual(pool.stats(), before);
+  });
+});
+
+Deno.test("a live block's header overwritten with another size is caught when it is freed", async (t) => {
+  await t.step("a size that reaches exactly the start of a live block further on", () => {
+    const pool = Pool.create(4096);
+    alignToMapWord(pool);
+    const a = pool.alloc(20);
+    pool.alloc(20);
+    pool.alloc(20);
+    // 24 + 24: over the next block, onto the one after, whose flags agree.
+    expectCaught(pool, blockOf(a), 48, () => pool.free(a));
+  });
+
+  await t.step("a size that ends inside the block's own payload", () => {
+    const pool = Pool.create(4096);
+    const a = pool.alloc(40);
+    pool.alloc(4);
+    new Uint8Array(pool.buffer, a, 40).fill(0);
+    expectCaught(pool, blockOf(a), 32, () => pool.free(a));
+  });
+
+  await t.step("a size that ends inside a live block further on", () => {
+    const pool = Pool.create(4096);
+    const a = pool.alloc(300);
+    const b = pool.alloc(300);
+    new Uint8Array(pool.buffer, b, 300).fill(0);
+    expectCaught(pool, blockOf(a), 304 + 64, () => pool.free(a));
+  });
+});
+
+Deno.test("check() finds a live-map bit where no live block starts", () => {
   const pool = Pool.create(4096);
-  const a = pool.alloc(20);
-  const stale = pool.alloc(4);
-  pool.free(stale);
-  pool.free(a);
-  pool.alloc(4);
-  const f = pool.alloc(28);
-  pool.alloc(4);
-  const g = pool.alloc(28);
-  pool.alloc(4);
-  pool.free(f);
-  pool.free(g);
-  // `stale` - 4 is now f's Prev link: a block offset, which a header never looks like.
-  assert.equal(new Uint32Array(pool.buffer)[blockOf(stale) >>> 2]! & 7, 4);
-  const before = pool.stats();
-  assert.throws(
-    () => pool.free(stale),
-    (e) => e instanceof PoolError && e.code === "invalid-offset",
-  );
-  assert.throws(
-    () => pool.sizeOf(stale),
-    (e) => e instanceof PoolError && e.code === "invalid-offset",
-  );
+  const a = pool.alloc(40);
   pool.check();
-  assert.deepEqual(pool.stats(), before);
+  const u32 = new Uint32Array(pool.buffer);
+  const word = u32[HeaderWord.LiveMap]! / 4 + ((blockOf(a) + 48) >>> LiveMap.BytesPerWordLog2);
+  u32[word]! ^= 1 << (((blockOf(a) + 48) >>> 3) & LiveMap.BitMask);
+  assert.throws(() => pool.check(), isCorrupt);
+});
+
+Deno.test("the live map is part of the metadata: a bit for every 8 bytes", () => {
+  // Sizes 3 · 2^k: 16 KiB more stays within one power of two, so the rows of bins stay the same.
+  for (const bytes of [3 << 14, 3 << 18, 3 << 22]) {
+    const small = new Pool(new ArrayBuffer(bytes)).stats().metadataBytes;
+    const large = new Pool(new ArrayBuffer(bytes + (1 << 14))).stats().metadataBytes;
+    assert.equal(large - small, (1 << 14) / 64);
+  }
 });
 
 Deno.test("a free list turned into a cycle cannot make a walk endless", () => {
