@@ -958,9 +958,7 @@ export class Tlsf {
     const node = this.headNode(bin);
     const head = u32[this.heads + bin]!;
     if (head === Value.Nil) {
-      const fl = bin >>> Bins.SlLog2;
-      u32[HeaderWord.SlBitmaps + fl]! |= 1 << (bin & (Bins.SlCount - 1));
-      u32[HeaderWord.FlBitmap]! |= 1 << fl;
+      this.#filled(bin);
     } else if (u32[(head + FreeField.Prev) >>> 2] !== node) {
       // A head outside the pool reads as undefined and fails this test.
       this.#corrupt(Damage.Head, bin);
@@ -992,7 +990,7 @@ export class Tlsf {
     }
     u32[(prev + FreeField.Next) >>> 2] = next;
     if (next !== Value.Nil) u32[(next + FreeField.Prev) >>> 2] = prev;
-    else if (prev < this.first) this.#emptied(((prev + FreeField.Next) >>> 2) - this.heads);
+    else if (prev < this.first) this.#emptied(prev);
     u32[HeaderWord.FreeBlocks]!--;
     if (size === u32[HeaderWord.Largest]) u32[HeaderWord.Largest] = Value.LargestUnknown;
   }
@@ -1009,9 +1007,18 @@ export class Tlsf {
     return b;
   }
 
-  /** Clears the bitmap bits of `bin`, whose list is now empty. */
-  #emptied(bin: number): void {
+  /** Sets the bitmap bits of `bin`, whose list is no longer empty. */
+  #filled(bin: number): void {
     const u32 = this.u32;
+    const fl = bin >>> Bins.SlLog2;
+    u32[HeaderWord.SlBitmaps + fl]! |= 1 << (bin & (Bins.SlCount - 1));
+    u32[HeaderWord.FlBitmap]! |= 1 << fl;
+  }
+
+  /** Clears the bitmap bits of the bin whose head node is `node`: its list is now empty. */
+  #emptied(node: number): void {
+    const u32 = this.u32;
+    const bin = ((node + FreeField.Next) >>> 2) - this.heads;
     const fl = bin >>> Bins.SlLog2;
     const slMap = u32[HeaderWord.SlBitmaps + fl]! & ~(1 << (bin & (Bins.SlCount - 1)));
     u32[HeaderWord.SlBitmaps + fl] = slMap;
