@@ -3,6 +3,7 @@
 // step never finishes. Run `deno task fuzz -- --help`.
 
 import { parseArgs } from "node:util";
+import { cliArgs } from "./_cli_args.ts";
 import {
   fuzz,
   type FuzzFailure,
@@ -91,6 +92,7 @@ function number(value: string | undefined, name: string): number | undefined {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
+    args: cliArgs(),
     options: {
       seconds: { type: "string" },
       steps: { type: "string" },

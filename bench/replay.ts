@@ -3,6 +3,7 @@
 // a peer allocator, side by side. Run `deno task replay -- --help`.
 
 import { parseArgs } from "node:util";
+import { cliArgs } from "./_cli_args.ts";
 import { minimumPoolSize, parseTrace, Pool, replayTrace, type Trace } from "@mm/alloc";
 import { MAX_POOL_BYTES, Size } from "../src/tlsf.ts";
 import type { ThingReplayOptions } from "./_thing_replay.ts";
@@ -430,6 +431,7 @@ async function main(): Promise<void> {
   let parsed;
   try {
     parsed = parseArgs({
+      args: cliArgs(),
       allowPositionals: true,
       options: {
         json: { type: "boolean" },

