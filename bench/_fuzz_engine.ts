@@ -485,6 +485,12 @@ function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
+/** How a call threw, for the log: the error's class, code and message. */
+function describeError(error: unknown): string {
+  if (error instanceof PoolError) return `PoolError ${error.code}: ${error.message}`;
+  return error instanceof Error ? `${error.name}: ${error.message}` : `threw ${show(error)}`;
+}
+
 function stackTop(error: unknown): string {
   if (!(error instanceof Error) || error.stack === undefined) return "";
   return error.stack.split("\n").filter((line) => line.trimStart().startsWith("at "))
@@ -646,6 +652,10 @@ class Fuzzer {
       error = e;
     }
     const took = performance.now() - began;
+    const { logFrom, log } = this.#options;
+    if (log && logFrom !== undefined && this.#step >= logFrom) {
+      log(`  -> ${value === THREW ? describeError(error) : show(value)}`);
+    }
     if (took > this.#slowOpMs) {
       this.#fail("hang", `${this.#op} took ${took.toFixed(0)} ms`, undefined, false);
     }
@@ -1319,7 +1329,9 @@ class Fuzzer {
     this.#begin("illegalWrite", `illegal write (${wanted})`);
     // Without a target for the kind wanted (no free block, say), a random write.
     const [kind, at, values, what] = this.#aim(wanted) ?? this.#aim("random")!;
-    const description = `${what}: ${values.length} bytes at ${at} (pool [${a.start}, ${a.end}))`;
+    const bytes = Array.from(values, (v) => v.toString(16).padStart(2, "0")).join(" ");
+    const description =
+      `${what}: ${values.length} bytes at ${at} (pool [${a.start}, ${a.end})): ${bytes}`;
     this.#op = `illegal write (${kind}): ${description}`;
     if (
       this.#options.log && this.#options.logFrom !== undefined &&

@@ -439,23 +439,30 @@ export class Tlsf {
 
   /**
    * Checks the header `h` of the live block at `b` against the live map
-   * (`bits`, its word of the map) and the block after it: the size stays
-   * in the pool; no live block starts inside it (as far as this word of the
-   * map shows); the next block agrees that this one is used and is the end,
-   * a live block or a free one. So an overwritten size is caught, almost
-   * always, before it frees memory that is in use. Returns `b`.
+   * (`bits`, the map word of `b`) and the block after it: the size stays in
+   * the pool; no live block starts inside it, as far as `b`'s map word and
+   * the next one show (at least 256 bytes); the next block agrees that this
+   * one is used and is the end, a live block or a free one. So an
+   * overwritten size is caught, almost always, before it frees memory that
+   * is in use. Returns `b`.
    */
   #checkUsed(b: number, h: number, bits: number): number {
     const u32 = this.u32;
     const size = sizeOf(h);
     const next = b + size;
     const nh = u32[next >>> 2]!;
-    // The map bits of the granules after b's, up to this block's end.
-    const inside = (bits >>> ((b >>> Size.AlignLog2) & LiveMap.BitMask)) >>> 1;
-    const granules = size >>> Size.AlignLog2;
+    const shift = (b >>> Size.AlignLog2) & LiveMap.BitMask;
+    // Map bits of the 8-byte granules inside the block, in b's word and the next.
+    const inner = (size >>> Size.AlignLog2) - 1;
+    const here = LiveMap.BitMask - shift;
+    let inside = (bits >>> shift >>> 1) & (inner >= here ? ~0 : ~(~0 << inner));
+    if (inner > here) {
+      const rest = inner - here;
+      const following = u32[this.liveMap + (b >>> LiveMap.BytesPerWordLog2) + 1]!;
+      inside |= following & (rest > LiveMap.BitMask ? ~0 : ~(~0 << rest));
+    }
     if (
-      (h & (Flag.Free | Flag.Unused)) || size < Size.MinBlock || next > this.end ||
-      (inside & (granules > LiveMap.BitMask ? ~0 : ~(~0 << (granules - 1)))) ||
+      (h & (Flag.Free | Flag.Unused)) || size < Size.MinBlock || next > this.end || inside ||
       (nh & Flag.PrevFree) || !(next === this.end || (nh & Flag.Free) || this.isLive(next))
     ) {
       this.#corrupt(Damage.UsedBlock, b);
