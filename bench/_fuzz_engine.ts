@@ -731,7 +731,7 @@ class Fuzzer {
     const start = pool.byteOffset;
     const end = start + pool.byteLength;
     const initial = pool.stats();
-    const blocksStart = start + initial.metadataBytes - Size.Word;
+    const blocksStart = start + initial.metadataBytes - Size.Sentinel;
     this.#arena = {
       pool,
       bytes,
@@ -740,7 +740,7 @@ class Fuzzer {
       start,
       end,
       blocksStart,
-      blocksEnd: end - Size.Word,
+      blocksEnd: end - Size.Sentinel,
       canaryBefore: bytes.slice(0, start),
       canaryAfter: bytes.slice(end),
       live: [],

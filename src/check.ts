@@ -8,13 +8,14 @@
 import { corrupt } from "./errors.ts";
 import {
   Bins,
+  checkWord,
   Flag,
   FreeField,
   HeaderF64,
   HeaderWord,
-  liveMapWords,
   Size,
   type Tlsf,
+  UsedField,
   Value,
 } from "./tlsf.ts";
 
@@ -24,7 +25,7 @@ export function checkPool(tlsf: Tlsf): void {
   if (u32[HeaderWord.Magic] !== Value.Magic) corrupt("its header's magic number is overwritten");
   if (
     u32[HeaderWord.End] !== end || u32[HeaderWord.First] !== first ||
-    u32[HeaderWord.FlCount] !== rows || u32[HeaderWord.LiveMap] !== tlsf.liveMap * Size.Word
+    u32[HeaderWord.FlCount] !== rows || u32[HeaderWord.Key] !== tlsf.key
   ) {
     corrupt("its header's geometry (end, first block, size classes) was overwritten");
   }
@@ -61,13 +62,11 @@ export function checkPool(tlsf: Tlsf): void {
       }
     } else {
       if (b === top) corrupt(`the top block at ${b} is marked used`);
+      if (u32[(b + UsedField.Check) >>> 2] !== checkWord(tlsf.key, b, size)) {
+        corrupt(`the used block at ${b} has a check word that does not match its offset and size`);
+      }
       used += size;
       live++;
-    }
-    if (tlsf.isLive(b) === free) {
-      corrupt(
-        `the live map says the ${free ? "free" : "used"} block at ${b} is ${free ? "live" : "not"}`,
-      );
     }
     prevFree = free;
     b += size;
@@ -116,14 +115,6 @@ export function checkPool(tlsf: Tlsf): void {
     }
   }
   if (binned.size > 0) corrupt(`the free block at ${binned.values().next().value} is in no bin`);
-
-  // The live map marks block starts only: as many bits as live blocks.
-  let marked = 0;
-  const mapEnd = tlsf.liveMap + liveMapWords(tlsf.capacity);
-  for (let w = tlsf.liveMap; w < mapEnd; w++) {
-    for (let bits = u32[w]!; bits !== 0; bits &= bits - 1) marked++;
-  }
-  if (marked !== live) corrupt(`its live map marks ${marked} blocks, but ${live} are live`);
 
   // Counters.
   if (u32[HeaderWord.FreeBlocks] !== listed) {

@@ -102,7 +102,7 @@ export function installDebug(pool: Pool, tlsf: Tlsf): void {
   const live = new Map<number, Live>();
   // A Map keeps insertion order: its first entry is the oldest.
   const quarantine = new Map<number, Freed>();
-  const bound = (tlsf.end + Size.Word) >>> Debug.QuarantineShift;
+  const bound = (tlsf.end + Size.Sentinel) >>> Debug.QuarantineShift;
   let held = 0;
 
   /** Offset of the first byte in [from, to) (offsets in the buffer) that is not `byte`, or -1. */

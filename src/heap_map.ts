@@ -90,7 +90,7 @@ export function heapMap(pool: Pool, options: HeapMapOptions = {}): string {
   }
 
   // Blocks tile [first, end); the sentinel is the last word of the pool.
-  const end = pool.byteOffset + pool.byteLength - Size.Word;
+  const end = pool.byteOffset + pool.byteLength - Size.Sentinel;
   const states = new Uint8Array(width).fill(FREE_CELL);
   let first = -1;
   let metaCells = 0;

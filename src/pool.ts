@@ -136,7 +136,7 @@ export class Pool {
       );
     }
     const rows = rowsFor(size);
-    const needed = metadataBytes(size) + Size.MinBlock;
+    const needed = metadataBytes(rows) + Size.MinBlock;
     if (size < needed) {
       throw new RangeError(
         `A pool needs at least ${needed} bytes (8-byte aligned) for its metadata and one block, but the range has ${size}.`,
@@ -341,7 +341,7 @@ export class Pool {
    * const pool = Pool.create(4096);
    * const offset = pool.alloc(24);
    * new Float64Array(pool.buffer, offset, 3).fill(1);
-   * assert.equal(pool.sizeOf(offset), 28);
+   * assert.equal(pool.sizeOf(offset), 24);
    * pool.free(offset);
    * ```
    */
@@ -362,16 +362,18 @@ export class Pool {
   /**
    * Frees the block whose payload is at `offset`.
    *
-   * Whether `offset` is a live block's payload is known exactly, in
-   * constant time, from the pool's live map (a bit for every 8 bytes): any
-   * other number (outside the pool, misaligned, inside a payload, a free
-   * block, a block freed already) throws and changes nothing. The one
-   * mistake it cannot see is a stale offset whose memory was handed out
-   * again at the same place since: that is someone else's live block now.
-   * Keep to the handle API if that can happen (it catches every misuse of a
-   * `Block`). Before anything is written, the block's header is checked
-   * against the live map and the next block, so a header overwritten by a
-   * stray write is reported as `corrupt` rather than trusted.
+   * Every block's 8-byte header holds its size and a check word: a hash of
+   * its offset and size under a key drawn for this pool. `free` accepts
+   * `offset` only if the 8 bytes before it are a used header whose check
+   * word matches, so any other number (outside the pool, misaligned, inside
+   * a payload, a free block, a block freed already) throws and changes
+   * nothing, except when 8 bytes of data there match by chance: once in
+   * 2^32, whatever the data. A size overwritten by a stray write no longer
+   * matches either, and its block is reported `corrupt` rather than freed.
+   * The one mistake it cannot see is a stale offset whose memory was handed
+   * out again at the same place since: that is someone else's live block
+   * now. Keep to the handle API if that can happen (it catches every misuse
+   * of a `Block`).
    *
    * @param offset A payload offset that `alloc` returned.
    * @throws {TypeError} If `offset` is not a number.
@@ -435,7 +437,7 @@ export class Pool {
    * import assert from "node:assert/strict";
    *
    * const pool = Pool.create(4096);
-   * assert.equal(pool.sizeOf(pool.alloc(13)), 20);
+   * assert.equal(pool.sizeOf(pool.alloc(13)), 16);
    * ```
    */
   sizeOf(offset: number): number {
@@ -449,10 +451,17 @@ export class Pool {
     if (typeof offset !== "number") {
       throw new TypeError(`${op}() takes a payload offset, but got ${describe(offset)}.`);
     }
-    if (this.#tlsf.liveBlock(offset) === Status.FreeBlock) {
+    const status = this.#tlsf.liveBlock(offset);
+    if (status === Status.FreeBlock) {
       throw new PoolError(
         "double-free",
         `Cannot ${op} offset ${offset}: that block is free (was it freed already?).`,
+      );
+    }
+    if (status === Status.Damaged) {
+      throw new PoolError(
+        "corrupt",
+        `Cannot ${op} offset ${offset}: the header of its block was overwritten (it no longer matches its check word).`,
       );
     }
     throw new PoolError(

@@ -6,7 +6,7 @@
  */
 
 import { Pool } from "./pool.ts";
-import { MAX_POOL_BYTES, metadataBytes, Size } from "./tlsf.ts";
+import { MAX_POOL_BYTES, metadataBytes, rowsFor, Size } from "./tlsf.ts";
 import { OP_ALLOC, OP_FREE, type Trace } from "./trace_format.ts";
 
 /** How `replayTrace` replays. */
@@ -181,15 +181,15 @@ const GROWTH = 1.25;
  * @returns The pool size and what the replay at that size used.
  * @throws {RangeError} If no pool up to 4 GiB replays the trace, or an option is out of range.
  *
- * @example Ten blocks of 100 bytes need ten 104-byte blocks plus the pool's metadata
+ * @example Ten blocks of 100 bytes need ten 112-byte blocks plus the pool's metadata
  * ```ts
  * import { minimumPoolSize, parseTrace } from "@mm/alloc";
  * import assert from "node:assert/strict";
  *
  * const lines = Array.from({ length: 10 }, (_, id) => `a ${id} 100\n`);
  * const size = minimumPoolSize(await parseTrace(lines.join("")), { tolerance: 0 });
- * assert.equal(size.peakBytesUsed, 10 * 104);
- * assert.equal(size.poolSize, size.metadataBytes + 10 * 104);
+ * assert.equal(size.peakBytesUsed, 10 * 112);
+ * assert.equal(size.poolSize, size.metadataBytes + 10 * 112);
  * ```
  */
 export function minimumPoolSize(trace: Trace, options: PoolSizeOptions = {}): PoolSize {
@@ -200,7 +200,7 @@ export function minimumPoolSize(trace: Trace, options: PoolSizeOptions = {}): Po
   let buffer = new ArrayBuffer(0);
   let trials = 0;
   let best: { metadataBytes: number; peakBytesUsed: number } | undefined;
-  const search = bisectPoolSize(need + metadataBytes(need), (poolSize) => {
+  const search = bisectPoolSize(need + metadataBytes(rowsFor(need)), (poolSize) => {
     if (buffer.byteLength < poolSize) buffer = new ArrayBuffer(poolSize);
     const pool = new Pool(buffer, { byteLength: poolSize });
     const fits = replayTrace(trace, pool, { limit: count }).failedAt < 0;

@@ -22,26 +22,28 @@ import { corrupt, PoolError } from "./errors.ts";
 
 // ── layout ────────────────────────────────────────────────────────────────
 //
-// pool:  ┌─────────────┬───────────┬────────────┬─────────────┬───────┬─────┬──────────┐
-//        │ pool header │ sl bitmap │ bin heads  │ live map    │ block │ ... │ sentinel │
-//        │ (80 bytes)  │ per row   │ 32 per row │ bit per 8 B │       │     │ (4 bytes)│
-//        └─────────────┴───────────┴────────────┴─────────────┴───────┴─────┴──────────┘
-//        0             80                                     first         end
+// pool:  ┌─────────────┬───────────┬─────────────┬───────┬───────┬─────┬──────────┐
+//        │ pool header │ sl bitmap │ bin heads   │ block │ block │ ... │ sentinel │
+//        │ (80 bytes)  │ per row   │ 32 per row  │       │       │     │ (8 bytes)│
+//        └─────────────┴───────────┴─────────────┴───────┴───────┴─────┴──────────┘
+//        0             80                        first                 end
 //
-// Every block starts 4 bytes past a multiple of 8, so its payload is 8-aligned.
-// The live map has a bit for each 8 bytes, set where a live block starts.
+// Every block starts on a multiple of 8, and so does its payload.
 //
-// used block:  ┌──────────────────────┬─────────────────────────────────────┐
-//              │ size | flags   (u32) │ payload ...                         │
-//              └──────────────────────┴─────────────────────────────────────┘
-//              b                      b+4                                 b+size
+// used block:  ┌──────────────────────┬───────────────────┬───────────────────────┐
+//              │ size | flags   (u32) │ check (u32)       │ payload ...           │
+//              └──────────────────────┴───────────────────┴───────────────────────┘
+//              b                      b+4                 b+8                 b+size
 //
 // free block:  ┌──────────────────────┬───────────┬───────────┬─────┬───────────────┐
 //              │ size | Free    (u32) │ next free │ prev free │ ... │ size (footer) │
 //              └──────────────────────┴───────────┴───────────┴─────┴───────────────┘
 //              b                      b+4         b+8               b+size-4
 //
-// A list's first block has its bin's head node (see `headNode`) as prev.
+// The check word is a keyed hash of the block's offset and size (see
+// `checkWord`): an offset whose 8 bytes before it do not hold a matching
+// pair is no live block. A list's first block has its bin's head node (see
+// `headNode`) as prev.
 //
 // The top block is the free block that ends at the sentinel. It is in no
 // bin and has no footer: allocation takes from it only when no bin can.
@@ -54,12 +56,14 @@ export const enum Size {
   Align = 8,
   /** log2 of Align. */
   AlignLog2 = 3,
-  /** The header in front of every payload. */
-  BlockHeader = 4,
-  /** The smallest block: header, two free-list links and a footer. */
+  /** The header in front of every payload: size and flags, then the check word. */
+  BlockHeader = 8,
+  /** The smallest block: a free block's header, two free-list links and a footer. */
   MinBlock = 16,
   /** Payload bytes the smallest block holds. */
-  MinPayload = 12,
+  MinPayload = 8,
+  /** The end sentinel: a header word and a word of padding, so blocks end on 8. */
+  Sentinel = 8,
   /** The fixed pool header, before the bitmaps and bin heads. */
   PoolHeader = 80,
   /**
@@ -81,6 +85,12 @@ export const enum Flag {
   Mask = 7,
 }
 
+/** Byte offsets of the fields of a used block. */
+export const enum UsedField {
+  /** The check word: `checkWord(key, b, size)` while the block is live. */
+  Check = 4,
+}
+
 /** Byte offsets of the fields of a free block. */
 export const enum FreeField {
   /** The next block in this block's free list (Nil at the end). */
@@ -97,7 +107,7 @@ export const enum HeaderWord {
   Magic = 0,
   /** Layout version, bumped whenever this layout changes. */
   Version = 2,
-  /** Offset of the end sentinel; the pool is End + 4 bytes long. */
+  /** Offset of the end sentinel; the pool is End + Size.Sentinel bytes long. */
   End = 2,
   /** Offset of the top block (End when the top block is empty). */
   Top = 3,
@@ -111,8 +121,8 @@ export const enum HeaderWord {
   FreeBlocks = 7,
   /** Offset of the first block; all before it is metadata. */
   First = 8,
-  /** Offset of the live map (see LiveMap). */
-  LiveMap = 9,
+  /** The pool's key for check words, drawn at random when the pool is made. */
+  Key = 9,
   /** Bytes of live blocks, counted whole (below 2^32, as the pool is). */
   BytesUsed = 10,
   /** The highest BytesUsed so far. */
@@ -143,20 +153,6 @@ export const enum HeaderF64 {
   Failed = HeaderWord.Failed / 2,
 }
 
-/**
- * The live map, after the bin heads: one bit per 8 bytes of the pool, set
- * where a live block starts, so that `free` knows in constant time, exactly,
- * whether an offset is a live block.
- */
-export const enum LiveMap {
-  /** Pool bytes one 32-bit word of the map covers: a bit per Size.Align bytes. */
-  BytesPerWord = 256,
-  /** log2 of BytesPerWord. */
-  BytesPerWordLog2 = 8,
-  /** Bits in a word, less one: a block's bit within its word is (b >>> AlignLog2) & this. */
-  BitMask = 31,
-}
-
 /** Size classes: row 0 has one exact bin per 8 bytes; each row above splits a power of two. */
 export const enum Bins {
   /** log2 of the bins in a row. */
@@ -176,9 +172,11 @@ export const enum Value {
   /** HeaderWord.Magic of a formatted pool: "MMA1" in little-endian ASCII. */
   Magic = 0x31414d4d,
   /** HeaderWord.Version of this layout. */
-  Version = 2,
+  Version = 3,
   /** HeaderWord.Largest when it must be found again; above every real size. */
   LargestUnknown = 0xffffffff,
+  /** Multiplier of the check-word hash: odd, with its bits spread (2^32 / golden ratio). */
+  CheckMul = 0x9e3779b1,
   /** The end sentinel's header: size 0 and used, so no merge crosses it. */
   Sentinel = 0,
 }
@@ -189,6 +187,11 @@ export const enum Status {
   NotABlock = -1,
   /** The payload of a free block. */
   FreeBlock = -2,
+  /**
+   * The payload of a live block whose header was overwritten: its check word
+   * still vouches for a size the block could have, but the header disagrees.
+   */
+  Damaged = -3,
 }
 
 /** What an integrity check found damaged (see `Tlsf.#corrupt`). */
@@ -201,8 +204,6 @@ const enum Damage {
   FreeBlock,
   /** The top block's header does not reach the pool's end. */
   Top,
-  /** A live block's header disagrees with the block after it. */
-  UsedBlock,
 }
 
 /** The largest pool: offsets live in 32-bit words. */
@@ -218,31 +219,39 @@ function rowOf(size: number): number {
  * largest possible block (all but the metadata those rows take) a bin.
  */
 export function rowsFor(poolBytes: number): number {
-  const bytes = Math.min(poolBytes, MAX_POOL_BYTES);
   let rows = 1;
-  while (rowOf(Math.max(0, bytes - firstBlockOffset(rows, bytes) - Size.Word)) >= rows) rows++;
+  while (rowOf(Math.max(0, Math.min(poolBytes, MAX_POOL_BYTES) - metadataBytes(rows))) >= rows) {
+    rows++;
+  }
   return rows;
 }
 
-/** Words of the live map of a pool of `poolBytes` bytes. */
-export function liveMapWords(poolBytes: number): number {
-  return Math.ceil(poolBytes / LiveMap.BytesPerWord);
+/**
+ * Offset of the first block of a pool with `rows` rows: the end of the
+ * metadata, moved on to a multiple of Size.Align.
+ */
+export function firstBlockOffset(rows: number): number {
+  const metaEnd = (HeaderWord.SlBitmaps + rows + rows * Bins.SlCount) * Size.Word;
+  return metaEnd + (-metaEnd & (Size.Align - 1));
+}
+
+/** Metadata bytes of a pool with `rows` rows: header, bitmaps, bin heads, sentinel. */
+export function metadataBytes(rows: number): number {
+  return firstBlockOffset(rows) + Size.Sentinel;
 }
 
 /**
- * Offset of the first block of a pool of `poolBytes` bytes with `rows`
- * rows: the end of the metadata, moved on so that the first payload lands
- * on Size.Align.
+ * The check word of a live block of `size` bytes at offset `b`, under the
+ * pool's `key`: a multiplicative hash, so a stray write that changes the
+ * size, or 8 bytes that merely look like a header, match it once in 2^32.
  */
-export function firstBlockOffset(rows: number, poolBytes: number): number {
-  const metaEnd = (HeaderWord.SlBitmaps + rows + rows * Bins.SlCount + liveMapWords(poolBytes)) *
-    Size.Word;
-  return metaEnd + ((Size.BlockHeader - metaEnd) & (Size.Align - 1));
+export function checkWord(key: number, b: number, size: number): number {
+  return (Math.imul(b ^ key, Value.CheckMul) ^ size) >>> 0;
 }
 
-/** Metadata bytes of a pool of `poolBytes`: header, bitmaps, bin heads, live map, sentinel. */
-export function metadataBytes(poolBytes: number): number {
-  return firstBlockOffset(rowsFor(poolBytes), poolBytes) + Size.Word;
+/** The size a check word `check` at offset `b` was written for: `checkWord` undone. */
+function vouchedSize(key: number, b: number, check: number): number {
+  return (Math.imul(b ^ key, Value.CheckMul) ^ check) >>> 0;
 }
 
 /** Whole size of a block from its header word. */
@@ -280,8 +289,8 @@ export class Tlsf {
   readonly rows: number;
   /** Word index of bin 0's list head. */
   readonly heads: number;
-  /** Word index of the live map. */
-  readonly liveMap: number;
+  /** The pool's key for check words (a copy of HeaderWord.Key). */
+  readonly key: number;
   /** Largest payload any allocation could get from this pool. */
   readonly maxPayload: number;
   /** Offset of a payload relative to the pool, minus this, is its block's offset. */
@@ -296,11 +305,13 @@ export class Tlsf {
     this.u8 = new Uint8Array(buffer, byteOffset, byteLength);
     this.f64 = new Float64Array(buffer, byteOffset, byteLength / Size.Align);
     this.base = byteOffset;
-    this.end = byteLength - Size.Word;
+    this.end = byteLength - Size.Sentinel;
     this.rows = rows;
     this.heads = HeaderWord.SlBitmaps + rows;
-    this.liveMap = this.heads + rows * Bins.SlCount;
-    this.first = firstBlockOffset(rows, byteLength);
+    this.first = firstBlockOffset(rows);
+    // Not a secret against an attacker, who can read the pool: a key that
+    // differs between pools keeps one pool's headers from passing in another.
+    this.key = (Math.random() * 2 ** 32) >>> 0;
     this.maxPayload = this.end - this.first - Size.BlockHeader;
     this.#toBlock = byteOffset + Size.BlockHeader;
     this.#format();
@@ -314,7 +325,7 @@ export class Tlsf {
     u32[HeaderWord.End] = end;
     u32[HeaderWord.FlCount] = this.rows;
     u32[HeaderWord.First] = first;
-    u32[HeaderWord.LiveMap] = this.liveMap * Size.Word;
+    u32[HeaderWord.Key] = this.key;
     // The whole pool starts as one top block.
     u32[HeaderWord.Top] = first;
     u32[first >>> 2] = (end - first) | Flag.Free;
@@ -323,12 +334,12 @@ export class Tlsf {
 
   /** Bytes in the pool's range: metadata, every block and the sentinel. */
   get capacity(): number {
-    return this.end + Size.Word;
+    return this.end + Size.Sentinel;
   }
 
   /** Fixed metadata bytes: everything that is not a block. */
   get metadataBytes(): number {
-    return this.first + Size.Word;
+    return this.first + Size.Sentinel;
   }
 
   // ── the public face: absolute payload offsets ─────────────────────────────
@@ -370,12 +381,12 @@ export class Tlsf {
     }
   }
 
-  /** Marks the block just allocated at `b` live and counts it; returns its payload's offset. */
+  /** Writes the check word of the block just allocated at `b` and counts it; returns its payload's offset. */
   #allocated(b: number): number {
     const u32 = this.u32;
-    u32[this.liveMap + (b >>> LiveMap.BytesPerWordLog2)]! |= 1 <<
-      ((b >>> Size.AlignLog2) & LiveMap.BitMask);
-    const used = u32[HeaderWord.BytesUsed]! + sizeOf(u32[b >>> 2]!);
+    const size = sizeOf(u32[b >>> 2]!);
+    u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, size);
+    const used = u32[HeaderWord.BytesUsed]! + size;
     u32[HeaderWord.BytesUsed] = used;
     if (used > u32[HeaderWord.PeakUsed]!) u32[HeaderWord.PeakUsed] = used;
     this.f64[HeaderF64.Allocations]!++;
@@ -384,28 +395,30 @@ export class Tlsf {
 
   /**
    * Frees the live block whose payload is at `payload`, merging it with its
-   * free neighbours, and counts it. The live map says exactly, in constant
-   * time, whether `payload` is a live block; if not, returns
-   * Status.NotABlock and changes nothing (`liveBlock` tells why). Otherwise
-   * returns 0, or throws `corrupt` if the block's header or a neighbour's
-   * was overwritten.
+   * free neighbours, and counts it. It is a live block if the 8 bytes before
+   * it are a used header and a check word that matches its offset and size;
+   * if not, returns Status.NotABlock and changes nothing (`liveBlock` tells
+   * why). Otherwise returns 0, or throws `corrupt` if a neighbour was
+   * overwritten.
    */
   free(payload: number): number {
     const u32 = this.u32;
     const b = payload - this.#toBlock;
-    // Only whole numbers pass `b >>> 0 === b`; the map has no bit for the
-    // metadata, and one bit for each block offset (4 past a multiple of 8).
-    if (!(b >>> 0 === b && b < this.end && (b & Flag.Mask) === Size.BlockHeader)) {
+    // Only whole numbers pass `b >>> 0 === b`, so the alignment test is exact.
+    if (
+      !(b >>> 0 === b && b >= this.first && b < this.end && (b & (Size.Align - 1)) === 0)
+    ) {
       return Status.NotABlock;
     }
-    const word = this.liveMap + (b >>> LiveMap.BytesPerWordLog2);
-    const bit = 1 << ((b >>> Size.AlignLog2) & LiveMap.BitMask);
-    const bits = u32[word]!;
-    if (!(bits & bit)) return Status.NotABlock;
     const h = u32[b >>> 2]!;
-    this.#release(this.#checkUsed(b, h, bits), h);
-    // Cleared once released: a release that finds damage changes nothing.
-    u32[word] = u32[word]! & ~bit;
+    if (
+      (h & (Flag.Free | Flag.Unused)) ||
+      u32[(b + UsedField.Check) >>> 2] !== checkWord(this.key, b, sizeOf(h))
+    ) {
+      return Status.NotABlock;
+    }
+    this.#release(b, h);
+    // Counted once released: a release that finds damage changes no counter.
     u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - sizeOf(h);
     this.f64[HeaderF64.Frees]!++;
     return 0;
@@ -419,55 +432,22 @@ export class Tlsf {
     const u32 = this.u32;
     const b = payload - this.#toBlock;
     if (
-      !(b >>> 0 === b && b >= this.first && b < this.end && (b & Flag.Mask) === Size.BlockHeader)
+      !(b >>> 0 === b && b >= this.first && b < this.end && (b & (Size.Align - 1)) === 0)
     ) {
       return Status.NotABlock;
     }
     const h = u32[b >>> 2]!;
-    const bits = u32[this.liveMap + (b >>> LiveMap.BytesPerWordLog2)]!;
-    if (!((bits >>> ((b >>> Size.AlignLog2) & LiveMap.BitMask)) & 1)) {
-      return h & Flag.Free ? Status.FreeBlock : Status.NotABlock;
+    const check = u32[(b + UsedField.Check) >>> 2]!;
+    if (!(h & (Flag.Free | Flag.Unused)) && check === checkWord(this.key, b, sizeOf(h))) {
+      return sizeOf(h) - Size.BlockHeader;
     }
-    return sizeOf(u32[this.#checkUsed(b, h, bits) >>> 2]!) - Size.BlockHeader;
-  }
-
-  /** Whether the live map marks a live block at `b` (a block offset inside the pool). */
-  isLive(b: number): boolean {
-    const word = this.u32[this.liveMap + (b >>> LiveMap.BytesPerWordLog2)]!;
-    return ((word >>> ((b >>> Size.AlignLog2) & LiveMap.BitMask)) & 1) !== 0;
-  }
-
-  /**
-   * Checks the header `h` of the live block at `b` against the live map
-   * (`bits`, the map word of `b`) and the block after it: the size stays in
-   * the pool; no live block starts inside it, as far as `b`'s map word and
-   * the next one show (at least 256 bytes); the next block agrees that this
-   * one is used and is the end, a live block or a free one. So an
-   * overwritten size is caught, almost always, before it frees memory that
-   * is in use. Returns `b`.
-   */
-  #checkUsed(b: number, h: number, bits: number): number {
-    const u32 = this.u32;
-    const size = sizeOf(h);
-    const next = b + size;
-    const nh = u32[next >>> 2]!;
-    const shift = (b >>> Size.AlignLog2) & LiveMap.BitMask;
-    // Map bits of the 8-byte granules inside the block, in b's word and the next.
-    const inner = (size >>> Size.AlignLog2) - 1;
-    const here = LiveMap.BitMask - shift;
-    let inside = (bits >>> shift >>> 1) & (inner >= here ? ~0 : ~(~0 << inner));
-    if (inner > here) {
-      const rest = inner - here;
-      const following = u32[this.liveMap + (b >>> LiveMap.BytesPerWordLog2) + 1]!;
-      inside |= following & (rest > LiveMap.BitMask ? ~0 : ~(~0 << rest));
-    }
+    const vouched = vouchedSize(this.key, b, check);
     if (
-      (h & (Flag.Free | Flag.Unused)) || size < Size.MinBlock || next > this.end || inside ||
-      (nh & Flag.PrevFree) || !(next === this.end || (nh & Flag.Free) || this.isLive(next))
+      vouched >= Size.MinBlock && (vouched & (Size.Align - 1)) === 0 && b + vouched <= this.end
     ) {
-      this.#corrupt(Damage.UsedBlock, b);
+      return Status.Damaged;
     }
-    return b;
+    return h & Flag.Free ? Status.FreeBlock : Status.NotABlock;
   }
 
   /**
@@ -478,20 +458,10 @@ export class Tlsf {
    */
   resize(payload: number, size: number, align: number): number {
     if (size > this.maxPayload) return 0;
-    const from = payload - this.#toBlock;
-    const b = this.#resize(from, blockSizeFor(size), align);
+    const b = this.#resize(payload - this.#toBlock, blockSizeFor(size), align);
     if (b === Value.Nil) return 0;
-    if (b !== from) {
-      this.#flipLive(from);
-      this.#flipLive(b);
-    }
+    this.u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, this.sizeAt(b));
     return b + this.#toBlock;
-  }
-
-  /** Flips the live-map bit of the block at `b`, as it starts or stops being live. */
-  #flipLive(b: number): void {
-    this.u32[this.liveMap + (b >>> LiveMap.BytesPerWordLog2)]! ^= 1 <<
-      ((b >>> Size.AlignLog2) & LiveMap.BitMask);
   }
 
   /** Fills `size` bytes at `payload` with zeros, never past the pool's range. */
@@ -757,6 +727,7 @@ export class Tlsf {
       this.#unlink(start, prevSize);
       // Marked free though merged away, so that freeing it again is caught.
       u32[b >>> 2] = h | Flag.Free;
+      u32[(b + UsedField.Check) >>> 2] = Value.Nil;
     }
     if (isTop) return this.#becomeTop(start, next);
     if (nextSize !== 0) this.#unlink(next, nextSize);
@@ -808,7 +779,7 @@ export class Tlsf {
     const h = this.u32[b >>> 2]!;
     const size = sizeOf(h);
     if (
-      !(b >= this.first && b < this.end && (b & Flag.Mask) === Size.BlockHeader &&
+      !(b >= this.first && b < this.end && (b & (Size.Align - 1)) === 0 &&
         (h & Flag.Mask) === Flag.Free &&
         this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] === size)
     ) {
@@ -844,8 +815,6 @@ export class Tlsf {
         return corrupt(`the head of free list ${at} is overwritten`);
       case Damage.FreeBlock:
         return corrupt(`the header or footer of the free block at ${where} is overwritten`);
-      case Damage.UsedBlock:
-        return corrupt(`the header of the live block at ${where} is overwritten`);
       case Damage.Top:
         return corrupt(
           `the top block at ${where} (the free space at the pool's end) is overwritten`,
@@ -936,7 +905,9 @@ export class Tlsf {
     this.#unlink(start, prevSize);
     if (isTop) u32[HeaderWord.Top] = this.end;
     else if (room > old) this.#unlink(next, room - old);
-    // Move first: carving writes headers only outside the moved payload.
+    // As in `#growDown`: no old header left to pass for a live block. Move
+    // first: carving writes headers only outside the moved payload.
+    u32[(b + UsedField.Check) >>> 2] = Value.Nil;
     const block = start + gap;
     this.u8.copyWithin(block + Size.BlockHeader, b + Size.BlockHeader, b + old);
     this.#carveAfter(gap, start, total, need, isTop);
@@ -1001,7 +972,10 @@ export class Tlsf {
     else if (room > old) this.#unlink(b + old, room - old);
     // A front too small to be a block is given to the block.
     const block = roomEnd - need - start < Size.MinBlock ? start : roomEnd - need;
-    // Move first: the headers written below lie outside the moved payload.
+    // Unless the moved payload covers it, the old header would pass for a
+    // live block inside this one. Then move: the headers written below lie
+    // outside the moved payload.
+    u32[(b + UsedField.Check) >>> 2] = Value.Nil;
     this.u8.copyWithin(block + Size.BlockHeader, b + Size.BlockHeader, b + old);
     if (block === start) {
       // The block before a free block is used.

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import type { Block, Pool, PoolStats } from "../mod.ts";
-import { metadataBytes, Size } from "../src/tlsf.ts";
+import { metadataBytes, rowsFor, Size } from "../src/tlsf.ts";
 
 /** The byte a block filled with `seed` holds at payload index `i`; varies with `i` so a shifted copy shows. */
 export function patternByte(seed: number, i: number): number {
@@ -62,7 +62,7 @@ export function wholeSizeFor(size: number): number {
 /** The smallest byte length a pool accepts: its metadata plus one smallest block. */
 export function smallestPoolBytes(): number {
   let n = Size.Align;
-  while (n < metadataBytes(n) + Size.MinBlock) n += Size.Align;
+  while (n < metadataBytes(rowsFor(n)) + Size.MinBlock) n += Size.Align;
   return n;
 }
 
@@ -82,8 +82,8 @@ export interface Layout {
  */
 export function walk(pool: Pool): Layout {
   const { metadataBytes } = pool.stats();
-  // The metadata is the header in front of the blocks plus the end sentinel's word.
-  let expected = pool.byteOffset + metadataBytes - Size.Word;
+  // The metadata is the header in front of the blocks plus the end sentinel.
+  let expected = pool.byteOffset + metadataBytes - Size.Sentinel;
   const layout: Layout = { used: [], bytesUsed: 0, bytesFree: 0, freeBlocks: 0, largestFree: 0 };
   for (const info of pool.blocks()) {
     assert.equal(info.start, expected, "blocks are contiguous and in address order");
@@ -102,7 +102,7 @@ export function walk(pool: Pool): Layout {
   }
   assert.equal(
     expected,
-    pool.byteOffset + pool.byteLength - Size.Word,
+    pool.byteOffset + pool.byteLength - Size.Sentinel,
     "blocks reach the sentinel",
   );
   return layout;

@@ -196,7 +196,7 @@ Deno.test("raw free, sizeOf and realloc reject an offset that is not a live bloc
       pool.byteOffset,
       pool.byteOffset + Size.Align,
       pool.byteOffset + pool.byteLength,
-      pool.byteOffset + pool.byteLength - Size.Word + Size.BlockHeader,
+      pool.byteOffset + pool.byteLength - Size.Sentinel + Size.BlockHeader,
       pool.buffer.byteLength + Size.Align,
       2 ** 40,
       NaN,

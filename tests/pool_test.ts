@@ -452,7 +452,7 @@ Deno.test("resize", async (t) => {
     const pool = Pool.create(KIB * KIB);
     const buffer = filled(pool, 100 * KIB, 11);
     const small = filled(pool, 50, 12);
-    const poolEnd = pool.byteOffset + pool.byteLength - Size.Word;
+    const poolEnd = pool.byteOffset + pool.byteLength - Size.Sentinel;
     // Walled in by `small`: it moves to the far end of the free space.
     assert.ok(pool.resize(buffer, 140 * KIB));
     assert.equal(buffer.offset + pool.sizeOf(buffer.offset), poolEnd);
@@ -779,12 +779,12 @@ Deno.test("blocks() lists every block in address order, tiling the pool", () => 
   for (let i = 0; i < 12; i += 3) blocks[i]!.free();
   const infos = [...pool.blocks()];
   const { metadataBytes } = pool.stats();
-  assert.equal(infos[0]!.start, pool.byteOffset + metadataBytes - Size.Word);
+  assert.equal(infos[0]!.start, pool.byteOffset + metadataBytes - Size.Sentinel);
   for (let i = 1; i < infos.length; i++) {
     assert.equal(infos[i]!.start, infos[i - 1]!.start + infos[i - 1]!.size);
   }
   const last = infos.at(-1)!;
-  assert.equal(last.start + last.size, pool.byteOffset + pool.byteLength - Size.Word);
+  assert.equal(last.start + last.size, pool.byteOffset + pool.byteLength - Size.Sentinel);
   const usedOffsets = infos.filter((info) => !info.free).map((info) => info.offset);
   const liveOffsets = blocks.filter((b) => b.live).map((b) => b.offset).sort((a, b) => a - b);
   assert.deepEqual(usedOffsets, liveOffsets);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { minimumPoolSize, parseTrace, Pool, replayTrace } from "../mod.ts";
 import { bisectPoolSize } from "../src/replay.ts";
-import { metadataBytes, Size } from "../src/tlsf.ts";
+import { metadataBytes, rowsFor, Size } from "../src/tlsf.ts";
 
 const TRACES = new URL("../../shared/traces/", import.meta.url);
 const SMALLEST_TRACE = new URL("git-log-p.trace.gz", TRACES);
@@ -35,9 +35,9 @@ function blockBytes(size: number): number {
  * the pool's.
  */
 function poolFor(bytes: number): number {
-  let size = bytes + metadataBytes(bytes);
-  while (bytes + metadataBytes(size) !== size) {
-    size = bytes + metadataBytes(size);
+  let size = bytes + metadataBytes(rowsFor(bytes));
+  while (bytes + metadataBytes(rowsFor(size)) !== size) {
+    size = bytes + metadataBytes(rowsFor(size));
   }
   return size;
 }
