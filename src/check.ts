@@ -22,7 +22,9 @@ import {
 /** Throws `PoolError("corrupt")` at the first broken invariant of the pool. */
 export function checkPool(tlsf: Tlsf): void {
   const { u32, first, end, rows, heads } = tlsf;
-  if (u32[HeaderWord.Magic] !== Value.Magic) corrupt("its header's magic number is overwritten");
+  if (u32[HeaderWord.Magic] !== Value.Magic || u32[HeaderWord.Version] !== Value.Version) {
+    corrupt("its header's magic number or layout version is overwritten");
+  }
   if (
     u32[HeaderWord.End] !== end || u32[HeaderWord.First] !== first ||
     u32[HeaderWord.FlCount] !== rows || u32[HeaderWord.Key] !== tlsf.key

@@ -106,7 +106,7 @@ export const enum HeaderWord {
   /** "MMA1": marks a formatted pool. */
   Magic = 0,
   /** Layout version, bumped whenever this layout changes. */
-  Version = 2,
+  Version = 1,
   /** Offset of the end sentinel; the pool is End + Size.Sentinel bytes long. */
   End = 2,
   /** Offset of the top block (End when the top block is empty). */
@@ -437,17 +437,25 @@ export class Tlsf {
       return Status.NotABlock;
     }
     const h = u32[b >>> 2]!;
+    const size = sizeOf(h);
     const check = u32[(b + UsedField.Check) >>> 2]!;
-    if (!(h & (Flag.Free | Flag.Unused)) && check === checkWord(this.key, b, sizeOf(h))) {
-      return sizeOf(h) - Size.BlockHeader;
+    const vouches = check === checkWord(this.key, b, size);
+    if (!(h & (Flag.Free | Flag.Unused)) && vouches) return size - Size.BlockHeader;
+    if ((h & Flag.Free) && !vouches) {
+      // A free block in a bin, the top block, or one merged into the free
+      // block before it (which zeroed its check word).
+      const footer = b + size - FreeField.FooterFromEnd;
+      return b === u32[HeaderWord.Top] || check === Value.Nil ||
+          (size >= Size.MinBlock && b + size <= this.end && u32[footer >>> 2] === size)
+        ? Status.FreeBlock
+        : Status.NotABlock;
     }
     const vouched = vouchedSize(this.key, b, check);
-    if (
-      vouched >= Size.MinBlock && (vouched & (Size.Align - 1)) === 0 && b + vouched <= this.end
-    ) {
-      return Status.Damaged;
-    }
-    return h & Flag.Free ? Status.FreeBlock : Status.NotABlock;
+    return vouches ||
+        (vouched >= Size.MinBlock && (vouched & (Size.Align - 1)) === 0 &&
+          b + vouched <= this.end)
+      ? Status.Damaged
+      : Status.NotABlock;
   }
 
   /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Block, Pool, PoolError } from "../mod.ts";
-import { Flag, HeaderWord, Size } from "../src/tlsf.ts";
+import { Flag, HeaderWord, Size, Value } from "../src/tlsf.ts";
 import {
   assertBlock,
   fillBlock,
@@ -848,14 +848,23 @@ Deno.test("check()", async (t) => {
     assert.throws(() => pool.check(), corrupt);
   });
 
-  await t.step("throws corrupt when the pool header's magic or a counter is overwritten", () => {
-    const first = busyPool();
-    first.words[first.pool.byteOffset / Size.Word + HeaderWord.Magic] = 0;
-    assert.throws(() => first.pool.check(), corrupt);
-    const second = busyPool();
-    second.words[second.pool.byteOffset / Size.Word + HeaderWord.FreeBlocks]! += 1;
-    assert.throws(() => second.pool.check(), corrupt);
-  });
+  await t.step(
+    "throws corrupt when the pool header's magic, version or a counter is overwritten",
+    () => {
+      const first = busyPool();
+      const header = first.pool.byteOffset / Size.Word;
+      assert.equal(first.words[header + HeaderWord.Magic], Value.Magic);
+      assert.equal(first.words[header + HeaderWord.Version], Value.Version);
+      first.words[header + HeaderWord.Magic] = 0;
+      assert.throws(() => first.pool.check(), corrupt);
+      const versioned = busyPool();
+      versioned.words[header + HeaderWord.Version]! += 1;
+      assert.throws(() => versioned.pool.check(), corrupt);
+      const second = busyPool();
+      second.words[second.pool.byteOffset / Size.Word + HeaderWord.FreeBlocks]! += 1;
+      assert.throws(() => second.pool.check(), corrupt);
+    },
+  );
 });
 
 Deno.test("every range from the smallest pool up can be made a pool", () => {
