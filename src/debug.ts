@@ -178,8 +178,15 @@ export function installDebug(pool: Pool, tlsf: Tlsf): void {
   };
 
   const notLive = (offset: number, what: string, op: string): never => {
-    if (quarantine.has(offset) || tlsf.liveBlock(offset) === Status.FreeBlock) {
+    const status = quarantine.has(offset) ? Status.FreeBlock : tlsf.liveBlock(offset);
+    if (status === Status.FreeBlock) {
       throw new PoolError("double-free", `Cannot ${op} ${what}: it was freed already.`);
+    }
+    if (status === Status.Damaged) {
+      throw new PoolError(
+        "corrupt",
+        `Cannot ${op} ${what}: the header of its block was overwritten (it no longer matches its check word).`,
+      );
     }
     throw new PoolError(
       "invalid-offset",

@@ -39,7 +39,7 @@ const RESET = "\x1b[0m";
  * it covers is free: one used byte makes it used, so the smallest block
  * still shows in the largest pool, while a free gap narrower than a cell
  * can hide between used cells (`Pool.bytesFree` still counts it). The end
- * sentinel's 4 bytes are not drawn.
+ * sentinel's 8 bytes are not drawn.
  *
  * With `color`, the same characters come wrapped in ANSI colours
  * (metadata magenta, used cyan, free grey) and the line ends with a reset.

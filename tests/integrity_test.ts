@@ -180,6 +180,71 @@ Deno.test("a live block's header overwritten is caught when the block is freed",
   });
 });
 
+Deno.test("a refused offset gets the error that names its mistake", async (t) => {
+  const codeOf = (op: () => unknown): string | undefined => {
+    try {
+      op();
+    } catch (e) {
+      return e instanceof PoolError ? e.code : "not a PoolError";
+    }
+    return undefined;
+  };
+
+  await t.step("freeing twice the block that ended the pool", () => {
+    const pool = new Pool(new ArrayBuffer(1024));
+    const last = pool.alloc(pool.largestFreeBlock());
+    pool.free(last);
+    assert.equal(codeOf(() => pool.free(last)), "double-free");
+    assert.equal(codeOf(() => pool.sizeOf(last)), "double-free");
+  });
+
+  await t.step("freeing twice a block merged since into a free block before or after it", () => {
+    const pool = Pool.create(4096);
+    const [w, x, y] = [pool.alloc(40), pool.alloc(40), pool.alloc(40)];
+    pool.alloc(40);
+    pool.free(x);
+    pool.free(w);
+    assert.equal(codeOf(() => pool.free(x)), "double-free");
+    pool.free(y);
+    assert.equal(codeOf(() => pool.free(y)), "double-free");
+    assert.equal(codeOf(() => pool.realloc(x, 8)), "double-free");
+  });
+
+  await t.step("freeing twice a block merged into the top block, which then moved down", () => {
+    const pool = Pool.create(4096);
+    const w = pool.alloc(40);
+    const x = pool.alloc(40);
+    pool.free(x);
+    pool.free(w);
+    assert.equal(codeOf(() => pool.free(x)), "double-free");
+  });
+
+  await t.step("a header overwritten with any size, free flag or not", () => {
+    for (const value of [0x30, 0x31, 0x40, 0x41, 0xfffffffe, 0xffffffff]) {
+      const pool = Pool.create(4096);
+      const a = pool.alloc(24);
+      pool.alloc(24);
+      new Uint32Array(pool.buffer)[blockOf(a) >>> 2] = value;
+      assert.equal(codeOf(() => pool.free(a)), "corrupt", `header ${value.toString(16)}`);
+    }
+  });
+
+  await t.step(
+    "offsets inside zeroed payloads and behind data that looks like a free header",
+    () => {
+      const pool = Pool.create(1 << 20);
+      const big = pool.alloc(1 << 19);
+      new Uint8Array(pool.buffer, big, 1 << 19).fill(0);
+      for (let offset = big + 8; offset < big + (1 << 19); offset += 4096 + 8) {
+        assert.equal(codeOf(() => pool.free(offset)), "invalid-offset");
+      }
+      new Float64Array(pool.buffer, big, 1)[0] = 5e-324; // the 8 bytes 01 00 00 00 00 00 00 00
+      assert.equal(codeOf(() => pool.free(big + 8)), "invalid-offset");
+      pool.check();
+    },
+  );
+});
+
 Deno.test("check() finds a used block whose check word does not match", () => {
   const pool = Pool.create(4096);
   const a = pool.alloc(40);
