@@ -18,6 +18,7 @@
 import { Block, moveBlock, retireBlock } from "./block.ts";
 import { PoolError } from "./errors.ts";
 import type { AllocateOptions, Pool } from "./pool.ts";
+import { refusalError } from "./refusal.ts";
 import { Size, Status, type Tlsf } from "./tlsf.ts";
 import { checkAlign, checkCount } from "./validate.ts";
 
@@ -178,19 +179,10 @@ export function installDebug(pool: Pool, tlsf: Tlsf): void {
   };
 
   const notLive = (offset: number, what: string, op: string): never => {
-    const status = quarantine.has(offset) ? Status.FreeBlock : tlsf.liveBlock(offset);
-    if (status === Status.FreeBlock) {
-      throw new PoolError("double-free", `Cannot ${op} ${what}: it was freed already.`);
-    }
-    if (status === Status.Damaged) {
-      throw new PoolError(
-        "corrupt",
-        `Cannot ${op} ${what}: the header of its block was overwritten (it no longer matches its check word).`,
-      );
-    }
-    throw new PoolError(
-      "invalid-offset",
-      `Cannot ${op} ${what}: it is not the payload of a live block.`,
+    throw refusalError(
+      quarantine.has(offset) ? Status.FreeBlock : tlsf.liveBlock(offset),
+      what,
+      op,
     );
   };
 

@@ -8,6 +8,7 @@ import { Block, createBlock, moveBlock, retireBlock } from "./block.ts";
 import { checkPool } from "./check.ts";
 import { installDebug } from "./debug.ts";
 import { PoolError } from "./errors.ts";
+import { refusalError } from "./refusal.ts";
 import { type PoolStats, readStats } from "./stats.ts";
 import {
   Flag,
@@ -451,23 +452,7 @@ export class Pool {
     if (typeof offset !== "number") {
       throw new TypeError(`${op}() takes a payload offset, but got ${describe(offset)}.`);
     }
-    const status = this.#tlsf.liveBlock(offset);
-    if (status === Status.FreeBlock) {
-      throw new PoolError(
-        "double-free",
-        `Cannot ${op} offset ${offset}: that block is free (was it freed already?).`,
-      );
-    }
-    if (status === Status.Damaged) {
-      throw new PoolError(
-        "corrupt",
-        `Cannot ${op} offset ${offset}: the header of its block was overwritten (it no longer matches its check word).`,
-      );
-    }
-    throw new PoolError(
-      "invalid-offset",
-      `Cannot ${op} offset ${offset}: it is not the payload of a live block.`,
-    );
+    throw refusalError(this.#tlsf.liveBlock(offset), `offset ${offset}`, op);
   }
 
   // ── the pool's state ──────────────────────────────────────────────────────
