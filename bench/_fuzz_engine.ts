@@ -1630,7 +1630,7 @@ class Fuzzer {
     if (Number.isInteger(at) && a.byId.get(a.owner[at] ?? 0)?.offset === at) return;
     const got = this.#call(BAD_OFFSET, () => op === "free" ? a.pool.free(at) : a.pool.sizeOf(at));
     if (got === THREW) return;
-    // The live map makes every such offset detectable while the pool is sound.
+    // Check words make every such offset detectable while the pool is sound.
     if (a.sound) {
       this.#fail(
         "misuse-undetected",

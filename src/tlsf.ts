@@ -9,7 +9,7 @@
  * payload offsets (the `Block.offset` users see); callers validate
  * arguments. What throws here is a `PoolError`: `detached` for a pool
  * whose buffer is gone, `corrupt` for damage found on the way (see
- * "integrity" below).
+ * `Damage` below, and the integrity checks in `docs/layout.md`).
  *
  * The layout lives in `const enum`s in this file because the compiler
  * replaces their members with literals here, and the hot paths below must
