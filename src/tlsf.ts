@@ -48,6 +48,16 @@ import { corrupt, PoolError } from "./errors.ts";
 // The top block is the free block that ends at the sentinel. It is in no
 // bin and has no footer: allocation takes from it only when no bin can.
 
+/** Build switches, replaced by their values at compile time. */
+export const enum Build {
+  /**
+   * The integrity checks of the hot paths: check words, and the checks of
+   * links, footers and the top block. 1 in every build that ships;
+   * `bench/checks_bench.ts` builds a copy with 0 to measure their cost.
+   */
+  Checks = 1,
+}
+
 /** Sizes and alignments, in bytes. */
 export const enum Size {
   /** One header field. */
@@ -393,7 +403,7 @@ export class Tlsf {
   #allocated(b: number): number {
     const u32 = this.u32;
     const size = sizeOf(u32[b >>> 2]!);
-    u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, size);
+    if (Build.Checks) u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, size);
     const used = u32[HeaderWord.BytesUsed]! + size;
     u32[HeaderWord.BytesUsed] = used;
     if (used > u32[HeaderWord.PeakUsed]!) u32[HeaderWord.PeakUsed] = used;
@@ -420,8 +430,8 @@ export class Tlsf {
     }
     const h = u32[b >>> 2]!;
     if (
-      (h & (Flag.Free | Flag.Unused)) ||
-      u32[(b + UsedField.Check) >>> 2] !== checkWord(this.key, b, sizeOf(h))
+      Build.Checks && ((h & (Flag.Free | Flag.Unused)) ||
+        u32[(b + UsedField.Check) >>> 2] !== checkWord(this.key, b, sizeOf(h)))
     ) {
       return Status.NotABlock;
     }
@@ -490,7 +500,9 @@ export class Tlsf {
     if (size > this.maxPayload) return 0;
     const b = this.#resize(payload - this.#toBlock, blockSizeFor(size), align);
     if (b === Value.Nil) return 0;
-    this.u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, this.sizeAt(b));
+    if (Build.Checks) {
+      this.u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, this.sizeAt(b));
+    }
     return b + this.#toBlock;
   }
 
@@ -757,7 +769,7 @@ export class Tlsf {
       this.#unlink(start, prevSize);
       // Marked free though merged away, so that freeing it again is caught.
       u32[b >>> 2] = h | Flag.Free;
-      u32[(b + UsedField.Check) >>> 2] = Value.Nil;
+      if (Build.Checks) u32[(b + UsedField.Check) >>> 2] = Value.Nil;
     }
     if (isTop) return this.#becomeTop(start, next);
     if (nextSize !== 0) this.#unlink(next, nextSize);
@@ -773,14 +785,14 @@ export class Tlsf {
     u32[start >>> 2] = (this.end - start) | Flag.Free;
     // The top block keeps no links: without this, a block that ended the
     // pool would keep its check word, as its size would not change.
-    u32[(start + UsedField.Check) >>> 2] = Value.Nil;
+    if (Build.Checks) u32[(start + UsedField.Check) >>> 2] = Value.Nil;
     if (next === this.end) u32[next >>> 2] = Value.Sentinel | Flag.PrevFree;
   }
 
   /** Size of the free block at `b` (header `h`), after checking its footer agrees. */
   #checkFree(b: number, h: number): number {
     const size = sizeOf(h);
-    if (this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] !== size) {
+    if (Build.Checks && this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] !== size) {
       this.#corrupt(Damage.FreeBlock, b);
     }
     return size;
@@ -789,7 +801,10 @@ export class Tlsf {
   /** Size of the free block before `b`, from its footer, checked against its header. */
   #footerBefore(b: number): number {
     const size = this.u32[(b - FreeField.FooterFromEnd) >>> 2]!;
-    if (this.u32[(b - size) >>> 2] !== (size | Flag.Free) >>> 0 || b - size < this.first) {
+    if (
+      Build.Checks &&
+      (this.u32[(b - size) >>> 2] !== (size | Flag.Free) >>> 0 || b - size < this.first)
+    ) {
       this.#corrupt(Damage.FreeBlock, b - size);
     }
     return size;
@@ -827,6 +842,7 @@ export class Tlsf {
    * Returns `top`.
    */
   #checkTop(top: number): number {
+    if (!Build.Checks) return top;
     // An empty top block is the sentinel, whose flag then says its predecessor is used.
     const expected = top === this.end ? Value.Sentinel : ((this.end - top) | Flag.Free) >>> 0;
     if (this.u32[top >>> 2] !== expected) this.#corrupt(Damage.Top, top);
@@ -1053,7 +1069,7 @@ export class Tlsf {
     const head = u32[this.heads + bin]!;
     if (head === Value.Nil) {
       this.#filled(bin);
-    } else if (u32[(head + FreeField.Prev) >>> 2] !== node) {
+    } else if (Build.Checks && u32[(head + FreeField.Prev) >>> 2] !== node) {
       // A head outside the pool reads as undefined and fails this test.
       this.#corrupt(Damage.Head, bin);
     } else {
@@ -1077,8 +1093,8 @@ export class Tlsf {
     const next = u32[(b + FreeField.Next) >>> 2]!;
     const prev = u32[(b + FreeField.Prev) >>> 2]!;
     if (
-      u32[(prev + FreeField.Next) >>> 2] !== b ||
-      (next !== Value.Nil && u32[(next + FreeField.Prev) >>> 2] !== b)
+      Build.Checks && (u32[(prev + FreeField.Next) >>> 2] !== b ||
+        (next !== Value.Nil && u32[(next + FreeField.Prev) >>> 2] !== b))
     ) {
       this.#corrupt(Damage.Links, b);
     }
@@ -1096,7 +1112,7 @@ export class Tlsf {
   #pop(bin: number): number {
     const b = this.u32[this.heads + bin]!;
     const h = this.u32[b >>> 2]!;
-    if ((h & Flag.Mask) !== Flag.Free) this.#corrupt(Damage.FreeBlock, b);
+    if (Build.Checks && (h & Flag.Mask) !== Flag.Free) this.#corrupt(Damage.FreeBlock, b);
     this.#unlink(b, this.#checkFree(b, h));
     return b;
   }

@@ -1,0 +1,67 @@
+// A copy of the library built with `Build.Checks = 0`, so that a bench can
+// measure what the integrity checks cost against the same code without them.
+
+/** The one line of src/tlsf.ts that switches the checks on. */
+const SWITCH = /^(\s*)Checks = 1,$/m;
+
+/** A churn step factory, written as plain JavaScript next to each copy it drives. */
+const CHURN_JS = `import { Pool } from "./pool.ts";
+
+export function churn(bytes, initialSizes, slots, sizes, warmSteps, stepMask) {
+  const pool = new Pool(new ArrayBuffer(bytes));
+  const live = new Uint32Array(initialSizes.length);
+  for (let i = 0; i < live.length; i++) live[i] = pool.alloc(initialSizes[i]);
+  let k = 0;
+  const step = () => {
+    const slot = slots[k];
+    pool.free(live[slot]);
+    live[slot] = pool.alloc(sizes[k]);
+    k = (k + 1) & stepMask;
+  };
+  for (let i = 0; i < warmSteps; i++) step();
+  return step;
+}
+`;
+
+/** Makes a churn step through a copy of the library: free a random block, allocate another. */
+export type ChurnFactory = (
+  bytes: number,
+  initialSizes: Uint32Array,
+  slots: Uint32Array,
+  sizes: Uint32Array,
+  warmSteps: number,
+  stepMask: number,
+) => () => void;
+
+/** What a copy of the library gives a bench. */
+export interface LibraryCopy {
+  /** The copy's `Pool` class. */
+  Pool: typeof import("../mod.ts").Pool;
+  /** A churn step factory of its own, so that each copy's calls stay monomorphic. */
+  churn: ChurnFactory;
+}
+
+/**
+ * Copies src/ into a new temporary directory, with the integrity checks on
+ * or off, and imports it. Each copy is a separate module graph.
+ */
+export async function libraryCopy(checks: boolean): Promise<LibraryCopy> {
+  const src = new URL("../src/", import.meta.url);
+  const dir = await Deno.makeTempDir({ prefix: `mm-alloc-checks-${checks ? "on" : "off"}-` });
+  for await (const entry of Deno.readDir(src)) {
+    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+    let text = await Deno.readTextFile(new URL(entry.name, src));
+    if (entry.name === "tlsf.ts") {
+      if (!SWITCH.test(text)) throw new Error("src/tlsf.ts has no `Checks = 1,` line to switch.");
+      if (!checks) text = text.replace(SWITCH, "$1Checks = 0,");
+    }
+    await Deno.writeTextFile(`${dir}/${entry.name}`, text);
+  }
+  await Deno.writeTextFile(`${dir}/churn.js`, CHURN_JS);
+  const base = new URL(`file://${dir}/`);
+  const { Pool } = await import(new URL("pool.ts", base).href);
+  const { churn } = await import(new URL("churn.js", base).href);
+  // Loaded whole, so the files are no longer needed.
+  await Deno.remove(dir, { recursive: true });
+  return { Pool, churn };
+}
