@@ -672,6 +672,7 @@ export class Tlsf {
           const size = this.#listed(b);
           const gap = aligned ? this.#gap(b, align) : 0;
           if (gap + need <= size) {
+            this.#linked(b);
             this.#unlink(b, size);
             return this.#carveAfter(gap, b, size, need, false);
           }
@@ -765,6 +766,8 @@ export class Tlsf {
     if (isTop) this.#checkTop(next);
     else if (nh & Flag.Free) nextSize = this.#checkFree(next, nh);
     const start = b - prevSize;
+    if (prevSize !== 0) this.#linked(start);
+    if (nextSize !== 0) this.#linked(next);
     if (prevSize !== 0) {
       this.#unlink(start, prevSize);
       // Marked free though merged away, so that freeing it again is caught.
@@ -916,6 +919,7 @@ export class Tlsf {
       u32[HeaderWord.Top] = this.end;
       u32[this.end >>> 2] = Value.Sentinel;
     } else {
+      this.#linked(next);
       this.#unlink(next, room - old);
       u32[(b + room) >>> 2]! &= ~Flag.PrevFree;
     }
@@ -954,6 +958,8 @@ export class Tlsf {
     if (gap + need > total) return Value.Nil;
     const next = b + old;
     const isTop = next === u32[HeaderWord.Top];
+    this.#linked(start);
+    if (!isTop && room > old) this.#linked(next);
     this.#unlink(start, prevSize);
     if (isTop) u32[HeaderWord.Top] = this.end;
     else if (room > old) this.#unlink(next, room - old);
@@ -1019,6 +1025,8 @@ export class Tlsf {
     const u32 = this.u32;
     const start = b - prevSize;
     const roomEnd = b + room;
+    this.#linked(start);
+    if (!isTop && room > old) this.#linked(b + old);
     this.#unlink(start, prevSize);
     if (isTop) u32[HeaderWord.Top] = this.end;
     else if (room > old) this.#unlink(b + old, room - old);
@@ -1084,11 +1092,11 @@ export class Tlsf {
   }
 
   /**
-   * Takes the free block at `b` out of its bin's list, after checking that
-   * its neighbours in the list point back at it: a damaged link is reported,
-   * never written through.
+   * Checks that the list neighbours of the free block at `b` point back at
+   * it, so that unlinking it writes through no damaged link. Callers check
+   * every block they will unlink before they unlink any.
    */
-  #unlink(b: number, size: number): void {
+  #linked(b: number): void {
     const u32 = this.u32;
     const next = u32[(b + FreeField.Next) >>> 2]!;
     const prev = u32[(b + FreeField.Prev) >>> 2]!;
@@ -1098,6 +1106,13 @@ export class Tlsf {
     ) {
       this.#corrupt(Damage.Links, b);
     }
+  }
+
+  /** Takes the free block at `b`, checked by `#linked`, out of its bin's list. */
+  #unlink(b: number, size: number): void {
+    const u32 = this.u32;
+    const next = u32[(b + FreeField.Next) >>> 2]!;
+    const prev = u32[(b + FreeField.Prev) >>> 2]!;
     u32[(prev + FreeField.Next) >>> 2] = next;
     if (next !== Value.Nil) u32[(next + FreeField.Prev) >>> 2] = prev;
     else if (prev < this.first) this.#emptied(prev);
@@ -1113,7 +1128,9 @@ export class Tlsf {
     const b = this.u32[this.heads + bin]!;
     const h = this.u32[b >>> 2]!;
     if (Build.Checks && (h & Flag.Mask) !== Flag.Free) this.#corrupt(Damage.FreeBlock, b);
-    this.#unlink(b, this.#checkFree(b, h));
+    const size = this.#checkFree(b, h);
+    this.#linked(b);
+    this.#unlink(b, size);
     return b;
   }
 
