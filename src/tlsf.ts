@@ -212,6 +212,8 @@ const enum Damage {
   Links,
   /** A list head is not a free block at the head of a list. */
   Head,
+  /** A bitmap names a bin whose blocks cannot hold what was searched for. */
+  Bitmaps,
   /** A free block's header and footer disagree. */
   FreeBlock,
   /** The top block's header does not reach the pool's end. */
@@ -550,7 +552,7 @@ export class Tlsf {
 
   /** Allocates `need` bytes from the first block of the non-empty `bin`. */
   #fromBin(bin: number, need: number): number {
-    const b = this.#pop(bin);
+    const b = this.#pop(bin, need);
     return this.#carveFree(b, this.sizeAt(b), need);
   }
 
@@ -581,7 +583,7 @@ export class Tlsf {
     const search = need + align + Size.Align;
     const bin = search < Bins.SmallLimit ? this.#smallBin(search) : this.#searchAbove(search);
     if (bin >= 0) {
-      const b = this.#pop(bin);
+      const b = this.#pop(bin, search);
       return this.#carveAfter(this.#gap(b, align), b, this.sizeAt(b), need, false);
     }
     const top = this.u32[HeaderWord.Top]!;
@@ -865,6 +867,8 @@ export class Tlsf {
         return corrupt(`the free-list links of the free block at ${where} are overwritten`);
       case Damage.Head:
         return corrupt(`the head of free list ${at} is overwritten`);
+      case Damage.Bitmaps:
+        return corrupt(`the bitmaps of the free lists are overwritten (they lead to bin ${at})`);
       case Damage.FreeBlock:
         return corrupt(`the header or footer of the free block at ${where} is overwritten`);
       case Damage.Top:
@@ -899,9 +903,10 @@ export class Tlsf {
     if (next === top) room += this.end - this.#checkTop(top);
     else if (nh & Flag.Free) room += this.#checkFree(next, nh);
     if (need > room) {
-      // The release at the end reads this footer too: check it now, before
-      // anything is taken or copied, so that a damaged one changes nothing.
-      if (h & Flag.PrevFree) this.#footerBefore(b);
+      // The release at the end checks these neighbours too: check them now,
+      // before anything is taken or copied, so that damage changes nothing.
+      if (h & Flag.PrevFree) this.#linked(b - this.#footerBefore(b));
+      if (next !== top && (nh & Flag.Free)) this.#linked(next);
       if (need >= Size.GrowingBlock && align <= Size.Align) {
         const grown = this.#growLarge(b, old, room, need, next === top);
         if (grown !== Value.Nil) return grown;
@@ -1122,13 +1127,16 @@ export class Tlsf {
 
   /**
    * Takes the first block out of the non-empty `bin` and returns it, after
-   * checking its header, footer and back link.
+   * checking its header, footer and links, and that it holds `min` bytes,
+   * as every block of a bin the search found does.
    */
-  #pop(bin: number): number {
+  #pop(bin: number, min: number): number {
     const b = this.u32[this.heads + bin]!;
     const h = this.u32[b >>> 2]!;
     if (Build.Checks && (h & Flag.Mask) !== Flag.Free) this.#corrupt(Damage.FreeBlock, b);
     const size = this.#checkFree(b, h);
+    // Only damaged bitmaps lead to a bin whose blocks are too small.
+    if (Build.Checks && size < min) this.#corrupt(Damage.Bitmaps, bin);
     this.#linked(b);
     this.#unlink(b, size);
     return b;

@@ -62,6 +62,26 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
     expectCaught(pool, heads * 4, 8, () => pool.alloc(100));
   });
 
+  await t.step("a bitmap and bin head overwritten to offer a block too small", () => {
+    const pool = Pool.create(4096);
+    pool.alloc(4);
+    const small = pool.alloc(24);
+    pool.alloc(4);
+    pool.free(small);
+    const u32 = new Uint32Array(pool.buffer);
+    // The 32-byte block heads bin 4; make bin 20 (160 bytes) look as if it held it too.
+    const headOf = (bin: number) => HeaderWord.SlBitmaps + u32[HeaderWord.FlCount]! + bin;
+    assert.equal(u32[headOf(4)], blockOf(small));
+    u32[HeaderWord.SlBitmaps]! |= 1 << 20;
+    const before = pool.stats();
+    u32[headOf(20)] = blockOf(small);
+    assert.throws(() => pool.alloc(150), isCorrupt);
+    u32[headOf(20)] = Value.Nil;
+    u32[HeaderWord.SlBitmaps]! &= ~(1 << 20);
+    pool.check();
+    assert.deepEqual(pool.stats(), before);
+  });
+
   await t.step("the top block's header", () => {
     const pool = Pool.create(4096);
     const top = new Uint32Array(pool.buffer)[HeaderWord.Top]!;
