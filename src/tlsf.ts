@@ -674,7 +674,6 @@ export class Tlsf {
           const size = this.#listed(b);
           const gap = aligned ? this.#gap(b, align) : 0;
           if (gap + need <= size) {
-            this.#linked(b);
             this.#unlink(b, size);
             return this.#carveAfter(gap, b, size, need, false);
           }
@@ -768,8 +767,7 @@ export class Tlsf {
     if (isTop) this.#checkTop(next);
     else if (nh & Flag.Free) nextSize = this.#checkFree(next, nh);
     const start = b - prevSize;
-    if (prevSize !== 0) this.#linked(start);
-    if (nextSize !== 0) this.#linked(next);
+    if (prevSize !== 0 && nextSize !== 0) this.#linked(next);
     if (prevSize !== 0) {
       this.#unlink(start, prevSize);
       // Marked free though merged away, so that freeing it again is caught.
@@ -924,7 +922,6 @@ export class Tlsf {
       u32[HeaderWord.Top] = this.end;
       u32[this.end >>> 2] = Value.Sentinel;
     } else {
-      this.#linked(next);
       this.#unlink(next, room - old);
       u32[(b + room) >>> 2]! &= ~Flag.PrevFree;
     }
@@ -963,7 +960,6 @@ export class Tlsf {
     if (gap + need > total) return Value.Nil;
     const next = b + old;
     const isTop = next === u32[HeaderWord.Top];
-    this.#linked(start);
     if (!isTop && room > old) this.#linked(next);
     this.#unlink(start, prevSize);
     if (isTop) u32[HeaderWord.Top] = this.end;
@@ -1030,7 +1026,6 @@ export class Tlsf {
     const u32 = this.u32;
     const start = b - prevSize;
     const roomEnd = b + room;
-    this.#linked(start);
     if (!isTop && room > old) this.#linked(b + old);
     this.#unlink(start, prevSize);
     if (isTop) u32[HeaderWord.Top] = this.end;
@@ -1098,8 +1093,9 @@ export class Tlsf {
 
   /**
    * Checks that the list neighbours of the free block at `b` point back at
-   * it, so that unlinking it writes through no damaged link. Callers check
-   * every block they will unlink before they unlink any.
+   * it, so that unlinking it writes through no damaged link. `#unlink`
+   * calls it; a caller that unlinks two blocks calls it for the second one
+   * first, so that damage there leaves the first in its list.
    */
   #linked(b: number): void {
     const u32 = this.u32;
@@ -1113,8 +1109,9 @@ export class Tlsf {
     }
   }
 
-  /** Takes the free block at `b`, checked by `#linked`, out of its bin's list. */
+  /** Takes the free block at `b` out of its bin's list, after `#linked` checks its links. */
   #unlink(b: number, size: number): void {
+    this.#linked(b);
     const u32 = this.u32;
     const next = u32[(b + FreeField.Next) >>> 2]!;
     const prev = u32[(b + FreeField.Prev) >>> 2]!;
@@ -1137,7 +1134,6 @@ export class Tlsf {
     const size = this.#checkFree(b, h);
     // Only damaged bitmaps lead to a bin whose blocks are too small.
     if (Build.Checks && size < min) this.#corrupt(Damage.Bitmaps, bin);
-    this.#linked(b);
     this.#unlink(b, size);
     return b;
   }
