@@ -78,7 +78,7 @@ export const enum Size {
   PoolHeader = 80,
   /**
    * A block that must move to grow to this size or more is placed where it
-   * can grow again without moving away (see `Tlsf.#growLarge`).
+   * can grow again without moving away (see `Tlsf.growLarge`).
    */
   GrowingBlock = 131072,
 }
@@ -206,7 +206,7 @@ export const enum Status {
   Damaged = -3,
 }
 
-/** What an integrity check found damaged (see `Tlsf.#corrupt`). */
+/** What an integrity check found damaged (see `Tlsf.corrupt`). */
 const enum Damage {
   /** A free block's list links do not point back at it. */
   Links,
@@ -220,12 +220,16 @@ const enum Damage {
   Top,
 }
 
+// Module bindings rather than `Math.` lookups: V8 compiles them to less
+// bytecode, and the hot paths are inlined only while their bytecode fits a budget.
+const { clz32, imul } = Math;
+
 /** The largest pool: offsets live in 32-bit words. */
 export const MAX_POOL_BYTES = 2 ** 32;
 
 /** First-level row of a block size (up to 2^32 - 1). */
 function rowOf(size: number): number {
-  return size < Bins.SmallLimit ? 0 : 31 - Math.clz32(size) - Bins.SmallLimitLog2 + 1;
+  return size < Bins.SmallLimit ? 0 : 31 - clz32(size) - Bins.SmallLimitLog2 + 1;
 }
 
 /**
@@ -270,7 +274,7 @@ function vouchedSize(key: number, b: number, check: number): number {
 
 /** What `checkWord` XORs with the size: every bit depends on the key and on every bit of `b`. */
 function checkMask(key: number, b: number): number {
-  const product = Math.imul(b ^ key, Value.CheckMul);
+  const product = imul(b ^ key, Value.CheckMul);
   return product ^ (product >>> Value.CheckFold);
 }
 
@@ -288,10 +292,16 @@ function blockSizeFor(size: number): number {
 
 /** Index of the lowest set bit of a non-zero 32-bit value. */
 function lowestBit(bits: number): number {
-  return 31 - Math.clz32(bits & -bits);
+  return 31 - clz32(bits & -bits);
 }
 
-/** The heap engine of one pool. */
+/**
+ * The heap engine of one pool.
+ *
+ * Its helpers are TypeScript `private` rather than `#private`: V8 compiles
+ * a call to a `#` method with a brand check, and that bytecode counts
+ * against the budget within which it inlines the hot paths.
+ */
 export class Tlsf {
   /** The pool's bytes as 32-bit words: headers, links, bitmaps. */
   readonly u32: Uint32Array;
@@ -314,7 +324,7 @@ export class Tlsf {
   /** Largest payload any allocation could get from this pool. */
   readonly maxPayload: number;
   /** Offset of a payload relative to the pool, minus this, is its block's offset. */
-  readonly #toBlock: number;
+  private readonly toBlock: number;
 
   /**
    * Formats `[byteOffset, byteOffset + byteLength)` of `buffer` (8-aligned,
@@ -333,11 +343,11 @@ export class Tlsf {
     // differs between pools keeps one pool's headers from passing in another.
     this.key = (Math.random() * 2 ** 32) >>> 0;
     this.maxPayload = this.end - this.first - Size.BlockHeader;
-    this.#toBlock = byteOffset + Size.BlockHeader;
-    this.#format();
+    this.toBlock = byteOffset + Size.BlockHeader;
+    this.format();
   }
 
-  #format(): void {
+  private format(): void {
     const { u32, first, end } = this;
     u32.fill(0, 0, first / Size.Word);
     u32[HeaderWord.Magic] = Value.Magic;
@@ -370,19 +380,19 @@ export class Tlsf {
    * hold it.
    */
   allocate(size: number): number {
-    const b = size > this.maxPayload ? Value.Nil : this.#take(blockSizeFor(size));
-    return b === Value.Nil ? this.#failed() : this.#allocated(b);
+    const b = size > this.maxPayload ? Value.Nil : this.take(blockSizeFor(size));
+    return b === Value.Nil ? this.failed() : this.allocated(b);
   }
 
   /** As `allocate`, with the payload aligned to `align` (a power of two). */
   allocateAligned(size: number, align: number): number {
     if (align <= Size.Align) return this.allocate(size);
-    const b = size > this.maxPayload ? Value.Nil : this.#takeAligned(blockSizeFor(size), align);
-    return b === Value.Nil ? this.#failed() : this.#allocated(b);
+    const b = size > this.maxPayload ? Value.Nil : this.takeAligned(blockSizeFor(size), align);
+    return b === Value.Nil ? this.failed() : this.allocated(b);
   }
 
   /** Counts an allocation that found no room; returns 0. */
-  #failed(): number {
+  private failed(): number {
     this.assertAttached();
     this.f64[HeaderF64.Failed]!++;
     return 0;
@@ -402,7 +412,7 @@ export class Tlsf {
   }
 
   /** Writes the check word of the block just allocated at `b` and counts it; returns its payload's offset. */
-  #allocated(b: number): number {
+  private allocated(b: number): number {
     const u32 = this.u32;
     const size = sizeOf(u32[b >>> 2]!);
     if (Build.Checks) u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, size);
@@ -410,7 +420,7 @@ export class Tlsf {
     u32[HeaderWord.BytesUsed] = used;
     if (used > u32[HeaderWord.PeakUsed]!) u32[HeaderWord.PeakUsed] = used;
     this.f64[HeaderF64.Allocations]!++;
-    return b + this.#toBlock;
+    return b + this.toBlock;
   }
 
   /**
@@ -423,7 +433,7 @@ export class Tlsf {
    */
   free(payload: number): number {
     const u32 = this.u32;
-    const b = payload - this.#toBlock;
+    const b = payload - this.toBlock;
     // Only whole numbers pass `b >>> 0 === b`, so the alignment test is exact.
     if (
       !(b >>> 0 === b && b >= this.first && b < this.end && (b & (Size.Align - 1)) === 0)
@@ -437,7 +447,7 @@ export class Tlsf {
     ) {
       return Status.NotABlock;
     }
-    this.#release(b, h);
+    this.release(b, h);
     // Counted once released: a release that finds damage changes no counter.
     u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - sizeOf(h);
     this.f64[HeaderF64.Frees]!++;
@@ -450,7 +460,7 @@ export class Tlsf {
    */
   liveBlock(payload: number): number {
     const u32 = this.u32;
-    const b = payload - this.#toBlock;
+    const b = payload - this.toBlock;
     if (
       !(b >>> 0 === b && b >= this.first && b < this.end && (b & (Size.Align - 1)) === 0)
     ) {
@@ -464,7 +474,7 @@ export class Tlsf {
     // The check word may still give the true size of a live block whose
     // header a stray write changed: then the block after it is where it says.
     const vouched = vouchedSize(this.key, b, check);
-    if (vouches || (vouched >= Size.MinBlock && this.#blockStartsAt(b + vouched, vouched))) {
+    if (vouches || (vouched >= Size.MinBlock && this.blockStartsAt(b + vouched, vouched))) {
       return Status.Damaged;
     }
     // Every way of freeing a block leaves its old header with `Free` and a
@@ -479,7 +489,7 @@ export class Tlsf {
    * `before` bytes ends there: for telling damage from data, not on any
    * hot path.
    */
-  #blockStartsAt(at: number, before: number): boolean {
+  private blockStartsAt(at: number, before: number): boolean {
     const u32 = this.u32;
     if ((before & (Size.Align - 1)) !== 0 || at > this.end) return false;
     if (at === this.end) return true;
@@ -500,12 +510,12 @@ export class Tlsf {
    */
   resize(payload: number, size: number, align: number): number {
     if (size > this.maxPayload) return 0;
-    const b = this.#resize(payload - this.#toBlock, blockSizeFor(size), align);
+    const b = this.resizeBlock(payload - this.toBlock, blockSizeFor(size), align);
     if (b === Value.Nil) return 0;
     if (Build.Checks) {
       this.u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, this.sizeAt(b));
     }
-    return b + this.#toBlock;
+    return b + this.toBlock;
   }
 
   /** Fills `size` bytes at `payload` with zeros, never past the pool's range. */
@@ -516,7 +526,7 @@ export class Tlsf {
 
   /** Size of the largest free block anywhere, the top block included. */
   largestFree(): number {
-    return Math.max(this.#largestBinned(), this.topSize);
+    return Math.max(this.largestBinned(), this.topSize);
   }
 
   /** Size of the top block (0 when the pool's end is in use). */
@@ -532,7 +542,7 @@ export class Tlsf {
   /** Bin index of a free block of `size` bytes. */
   binIndex(size: number): number {
     if (size < Bins.SmallLimit) return size >>> Size.AlignLog2;
-    const f = 31 - Math.clz32(size);
+    const f = 31 - clz32(size);
     const fl = f - Bins.SmallLimitLog2 + 1;
     // Only a pool that grew could have blocks beyond its last row: they share its last bin.
     if (fl >= this.rows) return this.rows * Bins.SlCount - 1;
@@ -543,31 +553,52 @@ export class Tlsf {
 
   /**
    * Takes a block of at least `need` bytes: a good fit from the bins, else
-   * the top block, else a walk of `need`'s own bin (see `#takeSlow`).
+   * the top block, else a walk of `need`'s own bin (see `takeSlow`).
    */
-  #take(need: number): number {
-    const bin = need < Bins.SmallLimit ? this.#smallBin(need) : this.#largeBin(need);
-    return bin >= 0 ? this.#fromBin(bin, need) : this.#fromTopOrSlow(need);
-  }
-
-  /** Allocates `need` bytes from the first block of the non-empty `bin`. */
-  #fromBin(bin: number, need: number): number {
-    const b = this.#pop(bin, need);
-    return this.#carveFree(b, this.sizeAt(b), need);
-  }
-
-  /** `#take` when no bin has a good fit: the top block, else the slow path. */
-  #fromTopOrSlow(need: number): number {
-    const top = this.u32[HeaderWord.Top]!;
-    if (this.end - top >= need) return this.#fromTop(this.#checkTop(top), need);
-    return this.#takeSlow(need, Size.Align);
+  private take(need: number): number {
+    const bin = need < Bins.SmallLimit ? this.smallBin(need) : this.largeBin(need);
+    return bin >= 0 ? this.fromBin(bin, need) : this.fromTopOrSlow(need);
   }
 
   /**
-   * `#searchAbove` for `need` below SmallLimit: row 0's bins are exact, and
+   * Allocates `need` bytes from the first block of the non-empty `bin`: what
+   * `pop` and `carveFree` do, written out so that V8 compiles the common
+   * allocation as one unit (its inlining budget would split the calls).
+   */
+  private fromBin(bin: number, need: number): number {
+    const u32 = this.u32;
+    const b = u32[this.heads + bin]!;
+    const h = u32[b >>> 2]!;
+    const size = sizeOf(h);
+    if (Build.Checks && ((h & Flag.Mask) !== Flag.Free || !this.footerAgrees(b, size))) {
+      this.corrupt(Damage.FreeBlock, b);
+    }
+    if (Build.Checks && size < need) this.corrupt(Damage.Bitmaps, bin);
+    this.unlink(b, size);
+    const rest = size - need;
+    if (rest < Size.MinBlock) {
+      u32[b >>> 2] = size;
+      u32[(b + size) >>> 2]! &= ~Flag.PrevFree;
+    } else {
+      u32[b >>> 2] = need;
+      this.makeFree(b + need, rest);
+      u32[(b + size) >>> 2]! |= Flag.PrevFree;
+    }
+    return b;
+  }
+
+  /** `take` when no bin has a good fit: the top block, else the slow path. */
+  private fromTopOrSlow(need: number): number {
+    const top = this.u32[HeaderWord.Top]!;
+    if (this.end - top >= need) return this.fromTop(this.checkTop(top), need);
+    return this.takeSlow(need, Size.Align);
+  }
+
+  /**
+   * `searchAbove` for `need` below SmallLimit: row 0's bins are exact, and
    * every block in a higher row is bigger than `need`. Returns -1 if all are empty.
    */
-  #smallBin(need: number): number {
+  private smallBin(need: number): number {
     const u32 = this.u32;
     const slMap = u32[HeaderWord.SlBitmaps]! & (~0 << (need >>> Size.AlignLog2));
     if (slMap !== 0) return lowestBit(slMap);
@@ -577,43 +608,43 @@ export class Tlsf {
     return fl * Bins.SlCount + lowestBit(u32[HeaderWord.SlBitmaps + fl]!);
   }
 
-  /** As `#take`, for a payload aligned to `align` (a power of two above Size.Align). */
-  #takeAligned(need: number, align: number): number {
-    // Any region this big has room for the largest leading gap `#gap` can ask.
+  /** As `take`, for a payload aligned to `align` (a power of two above Size.Align). */
+  private takeAligned(need: number, align: number): number {
+    // Any region this big has room for the largest leading gap `gap` can ask.
     const search = need + align + Size.Align;
-    const bin = search < Bins.SmallLimit ? this.#smallBin(search) : this.#searchAbove(search);
+    const bin = search < Bins.SmallLimit ? this.smallBin(search) : this.searchAbove(search);
     if (bin >= 0) {
-      const b = this.#pop(bin, search);
-      return this.#carveAfter(this.#gap(b, align), b, this.sizeAt(b), need, false);
+      const b = this.pop(bin, search);
+      return this.carveAfter(this.gap(b, align), b, this.sizeAt(b), need, false);
     }
     const top = this.u32[HeaderWord.Top]!;
     if (this.end - top >= search) {
-      this.#checkTop(top);
-      return this.#carveAfter(this.#gap(top, align), top, this.end - top, need, true);
+      this.checkTop(top);
+      return this.carveAfter(this.gap(top, align), top, this.end - top, need, true);
     }
-    return this.#takeSlow(need, align);
+    return this.takeSlow(need, align);
   }
 
   /**
    * The bin to allocate `need` (SmallLimit or more) from: `need`'s own bin
    * when its first block holds `need`, as that fits closer than any block in
-   * the bins above; else `#searchAbove`. Splitting the closest block first
+   * the bins above; else `searchAbove`. Splitting the closest block first
    * cut external fragmentation on the recorded traces from 5.5% to 2.0%.
    */
-  #largeBin(need: number): number {
+  private largeBin(need: number): number {
     const own = this.binIndex(need);
     const head = this.u32[this.heads + own]!;
     if (head !== Value.Nil && this.sizeAt(head) >= need) return own;
-    return this.#searchAbove(need);
+    return this.searchAbove(need);
   }
 
   /**
    * The constant-time search for `need` of SmallLimit or more: the lowest
    * non-empty bin whose every block holds `need` bytes, or -1.
    */
-  #searchAbove(need: number): number {
+  private searchAbove(need: number): number {
     const u32 = this.u32;
-    const bin = this.#searchBin(need);
+    const bin = this.searchBin(need);
     let fl = bin >>> Bins.SlLog2;
     if (fl >= this.rows) return -1;
     let slMap = u32[HeaderWord.SlBitmaps + fl]! & (~0 << (bin & (Bins.SlCount - 1)));
@@ -631,10 +662,10 @@ export class Tlsf {
    * `need` rounded up to the next bin boundary. Past the last row when no
    * bin can promise that.
    */
-  #searchBin(need: number): number {
-    const rounded = need + (1 << (31 - Math.clz32(need) - Bins.SlLog2)) - 1;
+  private searchBin(need: number): number {
+    const rounded = need + (1 << (31 - clz32(need) - Bins.SlLog2)) - 1;
     if (rounded > 0xffffffff) return this.rows * Bins.SlCount;
-    const f = 31 - Math.clz32(rounded);
+    const f = 31 - clz32(rounded);
     return (f - Bins.SmallLimitLog2 + 1) * Bins.SlCount +
       ((rounded >>> (f - Bins.SlLog2)) & (Bins.SlCount - 1));
   }
@@ -643,9 +674,9 @@ export class Tlsf {
    * Bytes to leave free before a block at `b` so that its payload lands on
    * `align`: 0, or at least a smallest block.
    */
-  #gap(b: number, align: number): number {
+  private gap(b: number, align: number): number {
     // Low bits survive the 32-bit wrap of `&`, so this holds past 2^32 too.
-    let gap = -(b + this.#toBlock) & (align - 1);
+    let gap = -(b + this.toBlock) & (align - 1);
     if (gap !== 0 && gap < Size.MinBlock) gap += align;
     return gap;
   }
@@ -655,12 +686,12 @@ export class Tlsf {
    * bin that may hold a big enough block (`need`'s own bin and above) and
    * the top block, so an allocation fails only when nothing can hold it.
    */
-  #takeSlow(need: number, align: number): number {
+  private takeSlow(need: number, align: number): number {
     const u32 = this.u32;
     const aligned = align > Size.Align;
     const own = this.binIndex(need);
     let sl = own & (Bins.SlCount - 1);
-    let budget = this.#walkBudget();
+    let budget = this.walkBudget();
     for (let fl = own >>> Bins.SlLog2; fl < this.rows; fl++, sl = 0) {
       let slMap = u32[HeaderWord.SlBitmaps + fl]! & (~0 << sl);
       while (slMap !== 0) {
@@ -671,19 +702,19 @@ export class Tlsf {
           b !== Value.Nil && budget-- > 0;
           b = u32[(b + FreeField.Next) >>> 2]!
         ) {
-          const size = this.#listed(b);
-          const gap = aligned ? this.#gap(b, align) : 0;
+          const size = this.listed(b);
+          const gap = aligned ? this.gap(b, align) : 0;
           if (gap + need <= size) {
-            this.#unlink(b, size);
-            return this.#carveAfter(gap, b, size, need, false);
+            this.unlink(b, size);
+            return this.carveAfter(gap, b, size, need, false);
           }
         }
       }
     }
-    const top = this.#checkTop(u32[HeaderWord.Top]!);
-    const gap = aligned ? this.#gap(top, align) : 0;
+    const top = this.checkTop(u32[HeaderWord.Top]!);
+    const gap = aligned ? this.gap(top, align) : 0;
     if (top < this.end && gap + need <= this.end - top) {
-      return this.#carveAfter(gap, top, this.end - top, need, true);
+      return this.carveAfter(gap, top, this.end - top, need, true);
     }
     return Value.Nil;
   }
@@ -694,7 +725,7 @@ export class Tlsf {
    * smallest block goes back to the bins; a smaller one is given to the
    * block. Returns `b`.
    */
-  #carveFree(b: number, size: number, need: number): number {
+  private carveFree(b: number, size: number, need: number): number {
     const u32 = this.u32;
     const rest = size - need;
     if (rest < Size.MinBlock) {
@@ -702,14 +733,14 @@ export class Tlsf {
       u32[(b + size) >>> 2]! &= ~Flag.PrevFree;
     } else {
       u32[b >>> 2] = need;
-      this.#makeFree(b + need, rest);
+      this.makeFree(b + need, rest);
       u32[(b + size) >>> 2]! |= Flag.PrevFree;
     }
     return b;
   }
 
   /** Carves a block of `need` bytes from the start of the top block at `top`. */
-  #fromTop(top: number, need: number): number {
+  private fromTop(top: number, need: number): number {
     const u32 = this.u32;
     const rest = this.end - top - need;
     if (rest < Size.MinBlock) {
@@ -730,9 +761,9 @@ export class Tlsf {
    * bytes free (0, or at least a smallest block) so that the block's payload
    * lands on an alignment. Returns the block's offset.
    */
-  #carveAfter(gap: number, b: number, size: number, need: number, isTop: boolean): number {
-    if (gap !== 0) this.#makeFree(b, gap);
-    const block = isTop ? this.#fromTop(b + gap, need) : this.#carveFree(b + gap, size - gap, need);
+  private carveAfter(gap: number, b: number, size: number, need: number, isTop: boolean): number {
+    if (gap !== 0) this.makeFree(b, gap);
+    const block = isTop ? this.fromTop(b + gap, need) : this.carveFree(b + gap, size - gap, need);
     if (gap !== 0) this.u32[block >>> 2]! |= Flag.PrevFree;
     return block;
   }
@@ -744,45 +775,45 @@ export class Tlsf {
    * it with its free neighbours. Every header and footer it reads is checked
    * before anything is written.
    */
-  #release(b: number, h: number): void {
+  private release(b: number, h: number): void {
     const next = b + sizeOf(h);
     if (next === this.u32[HeaderWord.Top] && !(h & Flag.PrevFree)) {
-      this.#becomeTop(b, this.#checkTop(next));
+      this.becomeTop(b, this.checkTop(next));
     } else {
-      this.#merge(b, h, next);
+      this.merge(b, h, next);
     }
   }
 
   /**
-   * `#release` for a block that is not alone before the top block: merges
+   * `release` for a block that is not alone before the top block: merges
    * it with the free neighbours it has. Every header and footer it reads is
    * checked before anything is written.
    */
-  #merge(b: number, h: number, next: number): void {
+  private merge(b: number, h: number, next: number): void {
     const u32 = this.u32;
     const isTop = next === u32[HeaderWord.Top];
-    const prevSize = h & Flag.PrevFree ? this.#footerBefore(b) : 0;
+    const prevSize = h & Flag.PrevFree ? this.footerBefore(b) : 0;
     const nh = u32[next >>> 2]!;
     let nextSize = 0;
-    if (isTop) this.#checkTop(next);
-    else if (nh & Flag.Free) nextSize = this.#checkFree(next, nh);
+    if (isTop) this.checkTop(next);
+    else if (nh & Flag.Free) nextSize = this.checkFree(next, nh);
     const start = b - prevSize;
-    if (prevSize !== 0 && nextSize !== 0) this.#linked(next);
+    if (prevSize !== 0 && nextSize !== 0) this.linked(next);
     if (prevSize !== 0) {
-      this.#unlink(start, prevSize);
+      this.unlink(start, prevSize);
       // Marked free though merged away, so that freeing it again is caught.
       u32[b >>> 2] = h | Flag.Free;
       if (Build.Checks) u32[(b + UsedField.Check) >>> 2] = Value.Nil;
     }
-    if (isTop) return this.#becomeTop(start, next);
-    if (nextSize !== 0) this.#unlink(next, nextSize);
+    if (isTop) return this.becomeTop(start, next);
+    if (nextSize !== 0) this.unlink(next, nextSize);
     const end = next + nextSize;
     u32[end >>> 2]! |= Flag.PrevFree;
-    this.#makeFree(start, end - start);
+    this.makeFree(start, end - start);
   }
 
   /** Makes the region from `start` to the end the top block; `next` was the top. */
-  #becomeTop(start: number, next: number): void {
+  private becomeTop(start: number, next: number): void {
     const u32 = this.u32;
     u32[HeaderWord.Top] = start;
     u32[start >>> 2] = (this.end - start) | Flag.Free;
@@ -792,23 +823,28 @@ export class Tlsf {
     if (next === this.end) u32[next >>> 2] = Value.Sentinel | Flag.PrevFree;
   }
 
+  /** Whether the footer of the free block at `b` agrees with its `size`. */
+  private footerAgrees(b: number, size: number): boolean {
+    return this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] === size;
+  }
+
   /** Size of the free block at `b` (header `h`), after checking its footer agrees. */
-  #checkFree(b: number, h: number): number {
+  private checkFree(b: number, h: number): number {
     const size = sizeOf(h);
     if (Build.Checks && this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] !== size) {
-      this.#corrupt(Damage.FreeBlock, b);
+      this.corrupt(Damage.FreeBlock, b);
     }
     return size;
   }
 
   /** Size of the free block before `b`, from its footer, checked against its header. */
-  #footerBefore(b: number): number {
+  private footerBefore(b: number): number {
     const size = this.u32[(b - FreeField.FooterFromEnd) >>> 2]!;
     if (
       Build.Checks &&
       (this.u32[(b - size) >>> 2] !== (size | Flag.Free) >>> 0 || b - size < this.first)
     ) {
-      this.#corrupt(Damage.FreeBlock, b - size);
+      this.corrupt(Damage.FreeBlock, b - size);
     }
     return size;
   }
@@ -818,7 +854,7 @@ export class Tlsf {
    * more blocks than the pool can hold, so a damaged counter or a list
    * turned into a cycle cannot make a walk endless.
    */
-  #walkBudget(): number {
+  private walkBudget(): number {
     return Math.min(this.u32[HeaderWord.FreeBlocks]!, (this.end - this.first) / Size.MinBlock);
   }
 
@@ -826,7 +862,7 @@ export class Tlsf {
    * Size of the free block at `b`, reached by a list walk, after checking it
    * is one: where it starts, its flags, and a footer that agrees with its size.
    */
-  #listed(b: number): number {
+  private listed(b: number): number {
     const h = this.u32[b >>> 2]!;
     const size = sizeOf(h);
     if (
@@ -834,7 +870,7 @@ export class Tlsf {
         (h & Flag.Mask) === Flag.Free &&
         this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] === size)
     ) {
-      this.#corrupt(Damage.Links, b);
+      this.corrupt(Damage.Links, b);
     }
     return size;
   }
@@ -844,11 +880,11 @@ export class Tlsf {
    * reaches the end, which a `top` anywhere else almost never reads as.
    * Returns `top`.
    */
-  #checkTop(top: number): number {
+  private checkTop(top: number): number {
     if (!Build.Checks) return top;
     // An empty top block is the sentinel, whose flag then says its predecessor is used.
     const expected = top === this.end ? Value.Sentinel : ((this.end - top) | Flag.Free) >>> 0;
-    if (this.u32[top >>> 2] !== expected) this.#corrupt(Damage.Top, top);
+    if (this.u32[top >>> 2] !== expected) this.corrupt(Damage.Top, top);
     return top;
   }
 
@@ -857,7 +893,7 @@ export class Tlsf {
    * when that is why nothing adds up. The messages are made here, away from
    * the checks, so that the checking functions stay small enough to inline.
    */
-  #corrupt(damage: Damage, at: number): never {
+  private corrupt(damage: Damage, at: number): never {
     this.assertAttached();
     const where = this.base + at;
     switch (damage) {
@@ -877,44 +913,44 @@ export class Tlsf {
   }
 
   /** Writes a free block's header and footer at `b` and files it in its bin. */
-  #makeFree(b: number, size: number): void {
+  private makeFree(b: number, size: number): void {
     const u32 = this.u32;
     u32[b >>> 2] = size | Flag.Free;
     u32[(b + size - FreeField.FooterFromEnd) >>> 2] = size;
-    this.#link(b, size);
+    this.link(b, size);
   }
 
   // ── resizing ──────────────────────────────────────────────────────────────
 
-  #resize(b: number, need: number, align: number): number {
+  private resizeBlock(b: number, need: number, align: number): number {
     const u32 = this.u32;
     const h = u32[b >>> 2]!;
     const old = sizeOf(h);
     if (need <= old) {
-      this.#trim(b, h & Flag.PrevFree, old, need);
+      this.trim(b, h & Flag.PrevFree, old, need);
       return b;
     }
     const next = b + old;
     const top = u32[HeaderWord.Top]!;
     let room = old;
     const nh = u32[next >>> 2]!;
-    if (next === top) room += this.end - this.#checkTop(top);
-    else if (nh & Flag.Free) room += this.#checkFree(next, nh);
+    if (next === top) room += this.end - this.checkTop(top);
+    else if (nh & Flag.Free) room += this.checkFree(next, nh);
     if (need > room) {
       // The release at the end checks these neighbours too: check them now,
       // before anything is taken or copied, so that damage changes nothing.
-      if (h & Flag.PrevFree) this.#linked(b - this.#footerBefore(b));
-      if (next !== top && (nh & Flag.Free)) this.#linked(next);
+      if (h & Flag.PrevFree) this.linked(b - this.footerBefore(b));
+      if (next !== top && (nh & Flag.Free)) this.linked(next);
       if (need >= Size.GrowingBlock && align <= Size.Align) {
-        const grown = this.#growLarge(b, old, room, need, next === top);
+        const grown = this.growLarge(b, old, room, need, next === top);
         if (grown !== Value.Nil) return grown;
       }
-      const moved = align <= Size.Align ? this.#take(need) : this.#takeAligned(need, align);
-      if (moved === Value.Nil) return this.#slideDown(b, old, room, need, align);
+      const moved = align <= Size.Align ? this.take(need) : this.takeAligned(need, align);
+      if (moved === Value.Nil) return this.slideDown(b, old, room, need, align);
       this.u8.copyWithin(moved + Size.BlockHeader, b + Size.BlockHeader, b + old);
-      this.#account(sizeOf(u32[moved >>> 2]!) - old);
+      this.account(sizeOf(u32[moved >>> 2]!) - old);
       // Re-read: carving the block before this one may have changed its flags.
-      this.#release(b, u32[b >>> 2]!);
+      this.release(b, u32[b >>> 2]!);
       return moved;
     }
     // Absorb the next block whole; #trim releases what is not needed.
@@ -922,27 +958,27 @@ export class Tlsf {
       u32[HeaderWord.Top] = this.end;
       u32[this.end >>> 2] = Value.Sentinel;
     } else {
-      this.#unlink(next, room - old);
+      this.unlink(next, room - old);
       u32[(b + room) >>> 2]! &= ~Flag.PrevFree;
     }
-    this.#trim(b, h & Flag.PrevFree, room, need);
+    this.trim(b, h & Flag.PrevFree, room, need);
     return b;
   }
 
   /** Sets the used block at `b`, now `size` bytes long, to `need` bytes, releasing the tail. */
-  #trim(b: number, prevFree: number, size: number, need: number): void {
+  private trim(b: number, prevFree: number, size: number, need: number): void {
     const u32 = this.u32;
     const old = sizeOf(u32[b >>> 2]!);
     const tail = size - need;
     if (tail < Size.MinBlock) {
       u32[b >>> 2] = size | prevFree;
-      this.#account(size - old);
+      this.account(size - old);
       return;
     }
     u32[b >>> 2] = need | prevFree;
     u32[(b + need) >>> 2] = tail;
-    this.#release(b + need, tail);
-    this.#account(need - old);
+    this.release(b + need, tail);
+    this.account(need - old);
   }
 
   /**
@@ -950,31 +986,31 @@ export class Tlsf {
    * itself and its free successor together can hold `need`, moves the
    * payload down into them.
    */
-  #slideDown(b: number, old: number, room: number, need: number, align: number): number {
+  private slideDown(b: number, old: number, room: number, need: number, align: number): number {
     const u32 = this.u32;
     if (!(u32[b >>> 2]! & Flag.PrevFree)) return Value.Nil;
-    const prevSize = this.#footerBefore(b);
+    const prevSize = this.footerBefore(b);
     const start = b - prevSize;
     const total = prevSize + room;
-    const gap = align <= Size.Align ? 0 : this.#gap(start, align);
+    const gap = align <= Size.Align ? 0 : this.gap(start, align);
     if (gap + need > total) return Value.Nil;
     const next = b + old;
     const isTop = next === u32[HeaderWord.Top];
-    if (!isTop && room > old) this.#linked(next);
-    this.#unlink(start, prevSize);
+    if (!isTop && room > old) this.linked(next);
+    this.unlink(start, prevSize);
     if (isTop) u32[HeaderWord.Top] = this.end;
-    else if (room > old) this.#unlink(next, room - old);
-    // As in `#growDown`: no old header left to pass for a live block. Move
+    else if (room > old) this.unlink(next, room - old);
+    // As in `growDown`: no old header left to pass for a live block. Move
     // first: carving writes headers only outside the moved payload.
     u32[(b + UsedField.Check) >>> 2] = Value.Nil;
     const block = start + gap;
     this.u8.copyWithin(block + Size.BlockHeader, b + Size.BlockHeader, b + old);
-    this.#carveAfter(gap, start, total, need, isTop);
+    this.carveAfter(gap, start, total, need, isTop);
     // The top block was empty if the block ended the pool; it may not be now.
     if (isTop && u32[HeaderWord.Top] !== this.end) {
       u32[this.end >>> 2] = Value.Sentinel | Flag.PrevFree;
     }
-    this.#account(sizeOf(u32[block >>> 2]!) - old);
+    this.account(sizeOf(u32[block >>> 2]!) - old);
     return block;
   }
 
@@ -990,23 +1026,23 @@ export class Tlsf {
    * fragmentation from 2.4% to 0.5%. Returns the block's new offset, or
    * Value.Nil (and nothing changed) when neither has room.
    */
-  #growLarge(b: number, old: number, room: number, need: number, isTop: boolean): number {
+  private growLarge(b: number, old: number, room: number, need: number, isTop: boolean): number {
     const u32 = this.u32;
     if (u32[b >>> 2]! & Flag.PrevFree) {
-      const prevSize = this.#footerBefore(b);
-      if (prevSize + room >= need) return this.#growDown(b, old, room, need, prevSize, isTop);
+      const prevSize = this.footerBefore(b);
+      if (prevSize + room >= need) return this.growDown(b, old, room, need, prevSize, isTop);
     }
-    const top = this.#checkTop(u32[HeaderWord.Top]!);
+    const top = this.checkTop(u32[HeaderWord.Top]!);
     const rest = this.end - top - need;
     if (rest < Size.MinBlock) return Value.Nil;
     const block = this.end - need;
     u32[HeaderWord.Top] = this.end;
     u32[this.end >>> 2] = Value.Sentinel;
-    this.#makeFree(top, rest);
+    this.makeFree(top, rest);
     u32[block >>> 2] = need | Flag.PrevFree;
     this.u8.copyWithin(block + Size.BlockHeader, b + Size.BlockHeader, b + old);
-    this.#account(need - old);
-    this.#release(b, u32[b >>> 2]!);
+    this.account(need - old);
+    this.release(b, u32[b >>> 2]!);
     return block;
   }
 
@@ -1015,7 +1051,7 @@ export class Tlsf {
    * bytes before it (and over the free block after it, if `room` counts
    * one), so that it ends where its room ends. Returns its new offset.
    */
-  #growDown(
+  private growDown(
     b: number,
     old: number,
     room: number,
@@ -1026,10 +1062,10 @@ export class Tlsf {
     const u32 = this.u32;
     const start = b - prevSize;
     const roomEnd = b + room;
-    if (!isTop && room > old) this.#linked(b + old);
-    this.#unlink(start, prevSize);
+    if (!isTop && room > old) this.linked(b + old);
+    this.unlink(start, prevSize);
     if (isTop) u32[HeaderWord.Top] = this.end;
-    else if (room > old) this.#unlink(b + old, room - old);
+    else if (room > old) this.unlink(b + old, room - old);
     // A front too small to be a block is given to the block.
     const block = roomEnd - need - start < Size.MinBlock ? start : roomEnd - need;
     // Unless the moved payload covers it, the old header would pass for a
@@ -1041,17 +1077,17 @@ export class Tlsf {
       // The block before a free block is used.
       u32[block >>> 2] = roomEnd - block;
     } else {
-      this.#makeFree(start, block - start);
+      this.makeFree(start, block - start);
       u32[block >>> 2] = (roomEnd - block) | Flag.PrevFree;
     }
     if (roomEnd === this.end) u32[roomEnd >>> 2] = Value.Sentinel;
     else u32[roomEnd >>> 2]! &= ~Flag.PrevFree;
-    this.#account(roomEnd - block - old);
+    this.account(roomEnd - block - old);
     return block;
   }
 
   /** Adds `delta` bytes to the bytes in use, for resizes. */
-  #account(delta: number): void {
+  private account(delta: number): void {
     const u32 = this.u32;
     const used = u32[HeaderWord.BytesUsed]! + delta;
     u32[HeaderWord.BytesUsed] = used;
@@ -1070,16 +1106,16 @@ export class Tlsf {
   }
 
   /** Pushes the free block at `b` onto the front of its bin's list. */
-  #link(b: number, size: number): void {
+  private link(b: number, size: number): void {
     const u32 = this.u32;
     const bin = this.binIndex(size);
     const node = this.headNode(bin);
     const head = u32[this.heads + bin]!;
     if (head === Value.Nil) {
-      this.#filled(bin);
+      this.filled(bin);
     } else if (Build.Checks && u32[(head + FreeField.Prev) >>> 2] !== node) {
       // A head outside the pool reads as undefined and fails this test.
-      this.#corrupt(Damage.Head, bin);
+      this.corrupt(Damage.Head, bin);
     } else {
       u32[(head + FreeField.Prev) >>> 2] = b;
     }
@@ -1093,11 +1129,11 @@ export class Tlsf {
 
   /**
    * Checks that the list neighbours of the free block at `b` point back at
-   * it, so that unlinking it writes through no damaged link. `#unlink`
-   * calls it; a caller that unlinks two blocks calls it for the second one
-   * first, so that damage there leaves the first in its list.
+   * it, so that unlinking it writes through no damaged link. `unlink`
+   * checks the same; a caller that unlinks two blocks calls this for the
+   * second one first, so that damage there leaves the first in its list.
    */
-  #linked(b: number): void {
+  private linked(b: number): void {
     const u32 = this.u32;
     const next = u32[(b + FreeField.Next) >>> 2]!;
     const prev = u32[(b + FreeField.Prev) >>> 2]!;
@@ -1105,19 +1141,27 @@ export class Tlsf {
       Build.Checks && (u32[(prev + FreeField.Next) >>> 2] !== b ||
         (next !== Value.Nil && u32[(next + FreeField.Prev) >>> 2] !== b))
     ) {
-      this.#corrupt(Damage.Links, b);
+      this.corrupt(Damage.Links, b);
     }
   }
 
-  /** Takes the free block at `b` out of its bin's list, after `#linked` checks its links. */
-  #unlink(b: number, size: number): void {
-    this.#linked(b);
+  /**
+   * Takes the free block at `b` out of its bin's list, after checking its
+   * links as `linked` does.
+   */
+  private unlink(b: number, size: number): void {
     const u32 = this.u32;
     const next = u32[(b + FreeField.Next) >>> 2]!;
     const prev = u32[(b + FreeField.Prev) >>> 2]!;
+    if (
+      Build.Checks && (u32[(prev + FreeField.Next) >>> 2] !== b ||
+        (next !== Value.Nil && u32[(next + FreeField.Prev) >>> 2] !== b))
+    ) {
+      this.corrupt(Damage.Links, b);
+    }
     u32[(prev + FreeField.Next) >>> 2] = next;
     if (next !== Value.Nil) u32[(next + FreeField.Prev) >>> 2] = prev;
-    else if (prev < this.first) this.#emptied(prev);
+    else if (prev < this.first) this.emptied(prev);
     u32[HeaderWord.FreeBlocks]!--;
     if (size === u32[HeaderWord.Largest]) u32[HeaderWord.Largest] = Value.LargestUnknown;
   }
@@ -1127,19 +1171,19 @@ export class Tlsf {
    * checking its header, footer and links, and that it holds `min` bytes,
    * as every block of a bin the search found does.
    */
-  #pop(bin: number, min: number): number {
+  private pop(bin: number, min: number): number {
     const b = this.u32[this.heads + bin]!;
     const h = this.u32[b >>> 2]!;
-    if (Build.Checks && (h & Flag.Mask) !== Flag.Free) this.#corrupt(Damage.FreeBlock, b);
-    const size = this.#checkFree(b, h);
+    if (Build.Checks && (h & Flag.Mask) !== Flag.Free) this.corrupt(Damage.FreeBlock, b);
+    const size = this.checkFree(b, h);
     // Only damaged bitmaps lead to a bin whose blocks are too small.
-    if (Build.Checks && size < min) this.#corrupt(Damage.Bitmaps, bin);
-    this.#unlink(b, size);
+    if (Build.Checks && size < min) this.corrupt(Damage.Bitmaps, bin);
+    this.unlink(b, size);
     return b;
   }
 
   /** Sets the bitmap bits of `bin`, whose list is no longer empty. */
-  #filled(bin: number): void {
+  private filled(bin: number): void {
     const u32 = this.u32;
     const fl = bin >>> Bins.SlLog2;
     u32[HeaderWord.SlBitmaps + fl]! |= 1 << (bin & (Bins.SlCount - 1));
@@ -1147,7 +1191,7 @@ export class Tlsf {
   }
 
   /** Clears the bitmap bits of the bin whose head node is `node`: its list is now empty. */
-  #emptied(node: number): void {
+  private emptied(node: number): void {
     const u32 = this.u32;
     const bin = ((node + FreeField.Next) >>> 2) - this.heads;
     const fl = bin >>> Bins.SlLog2;
@@ -1161,22 +1205,22 @@ export class Tlsf {
    * previous largest was taken since the last call; then the highest
    * non-empty bin's list is walked once to find the new one.
    */
-  #largestBinned(): number {
+  private largestBinned(): number {
     const u32 = this.u32;
     let largest = u32[HeaderWord.Largest]!;
     if (largest !== Value.LargestUnknown) return largest;
     largest = 0;
     const flMap = u32[HeaderWord.FlBitmap]!;
     if (flMap !== 0) {
-      const fl = 31 - Math.clz32(flMap);
-      const sl = 31 - Math.clz32(u32[HeaderWord.SlBitmaps + fl]!);
-      let budget = this.#walkBudget();
+      const fl = 31 - clz32(flMap);
+      const sl = 31 - clz32(u32[HeaderWord.SlBitmaps + fl]!);
+      let budget = this.walkBudget();
       for (
         let b = u32[this.heads + fl * Bins.SlCount + sl]!;
         b !== Value.Nil && budget-- > 0;
         b = u32[(b + FreeField.Next) >>> 2]!
       ) {
-        const size = this.#listed(b);
+        const size = this.listed(b);
         if (size > largest) largest = size;
       }
     }
