@@ -3,6 +3,7 @@
 import { type Block, Pool } from "@mm/alloc";
 import { MemPool } from "@thi.ng/malloc";
 import asc from "assemblyscript/asc";
+import { PlainTlsf } from "./_plain_tlsf.ts";
 import { type ChurnSequence, preChurnSteps, SIZE_MAX, STEP_MASK } from "./_workload.ts";
 
 /**
@@ -159,6 +160,23 @@ export async function wasmChurn(seq: ChurnSequence): Promise<Churn<WasmTlsf>> {
     const slot = slots[k]!;
     heap.free(live[slot]!);
     live[slot] = heap.alloc(sizes[k]!);
+    k = (k + 1) & STEP_MASK;
+  });
+}
+
+/** The plain TypeScript TLSF (`_plain_tlsf.ts`): ours without checks, counters or validation. */
+export function plainChurn(seq: ChurnSequence): Churn<PlainTlsf> {
+  const { slots, sizes, initialSizes } = seq;
+  const heap = new PlainTlsf(new ArrayBuffer(poolBytesFor(seq.live)));
+  const live = new Uint32Array(seq.live);
+  for (let i = 0; i < seq.live; i++) live[i] = heap.alloc(initialSizes[i]!);
+  let k = 0;
+  return ready(seq, heap, () => {
+    const slot = slots[k]!;
+    heap.free(live[slot]!);
+    const offset = heap.alloc(sizes[k]!);
+    if (offset === 0) outOfMemory("plain TLSF");
+    live[slot] = offset;
     k = (k + 1) & STEP_MASK;
   });
 }

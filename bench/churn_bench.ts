@@ -7,6 +7,7 @@ import {
   floatsChurn,
   oursHandleChurn,
   oursRawChurn,
+  plainChurn,
   thingChurn,
   wasmChurn,
 } from "./_peers.ts";
@@ -30,6 +31,7 @@ for (const live of LIVE_COUNTS) {
   const thingOptions = live >= THING_BOUNDED_FROM ? THING_BOUNDED : {};
   Deno.bench(`ours raw, L=${live}`, { group, baseline: true }, oursRawChurn(seq).step);
   Deno.bench(`wasm TLSF, L=${live}`, { group }, (await wasmChurn(seq)).step);
+  Deno.bench(`plain TS TLSF (no checks or stats), L=${live}`, { group }, plainChurn(seq).step);
   Deno.bench(`@thi.ng/malloc, L=${live}`, { group, ...thingOptions }, thingChurn(seq).step);
   Deno.bench(`ours handle, L=${live}`, { group }, oursHandleChurn(seq, false).step);
 }
