@@ -1208,8 +1208,10 @@ export class Tlsf {
   private pop(bin: number, min: number): number {
     const b = this.u32[this.heads + bin]!;
     const h = this.u32[b >>> 2]!;
-    if (Build.Checks && (h & Flag.Mask) !== Flag.Free) this.corrupt(Damage.FreeBlock, b);
-    const size = this.checkFree(b, h);
+    const size = sizeOf(h);
+    if (Build.Checks && ((h & Flag.Mask) !== Flag.Free || !this.footerAgrees(b, size))) {
+      this.corrupt(Damage.FreeBlock, b);
+    }
     // Only damaged bitmaps lead to a bin whose blocks are too small.
     if (Build.Checks && size < min) this.corrupt(Damage.Bitmaps, bin);
     this.unlink(b, size);
