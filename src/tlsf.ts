@@ -595,30 +595,21 @@ export class Tlsf {
   }
 
   /**
-   * Allocates `need` bytes from the first block of the non-empty `bin`: what
-   * `pop` and `carveFree` do, written out so that V8 compiles the common
-   * allocation as one unit (its inlining budget would split the calls).
+   * Allocates `need` bytes from the first block of the non-empty `bin`. The
+   * checks `pop` makes are written out here rather than called: V8 inlines
+   * a hot path only while its callees' bytecode fits a budget, and this way
+   * the unlinking, the split and the filing of the rest all fit.
    */
   private fromBin(bin: number, need: number): number {
-    const u32 = this.u32;
-    const b = u32[this.heads + bin]!;
-    const h = u32[b >>> 2]!;
+    const b = this.u32[this.heads + bin]!;
+    const h = this.u32[b >>> 2]!;
     const size = sizeOf(h);
     if (Build.Checks && ((h & Flag.Mask) !== Flag.Free || !this.footerAgrees(b, size))) {
       this.corrupt(Damage.FreeBlock, b);
     }
     if (Build.Checks && size < need) this.corrupt(Damage.Bitmaps, bin);
     this.unlink(b, size);
-    const rest = size - need;
-    if (rest < Size.MinBlock) {
-      u32[b >>> 2] = size;
-      u32[(b + size) >>> 2]! &= ~Flag.PrevFree;
-    } else {
-      u32[b >>> 2] = need;
-      this.makeFree(b + need, rest);
-      u32[(b + size) >>> 2]! |= Flag.PrevFree;
-    }
-    return b;
+    return this.carveFree(b, size, need);
   }
 
   /** `take` when no bin has a good fit: the top block, else the slow path. */
