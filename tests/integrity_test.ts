@@ -88,6 +88,24 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
     expectCaught(pool, top, 64, () => pool.alloc(10));
   });
 
+  await t.step("the top block's header, before a large block is carved from its end", () => {
+    const pool = Pool.create(1 << 20);
+    const top = new Uint32Array(pool.buffer)[HeaderWord.Top]!;
+    expectCaught(pool, top, 64, () => pool.alloc(Size.LargeBlock));
+  });
+
+  await t.step("a free block's header, before a large block is carved from its end", () => {
+    const pool = Pool.create(1 << 20);
+    // The large block takes the pool's end, so the room between it and the
+    // small blocks is a free block in a bin, not the top block.
+    pool.alloc(4);
+    pool.alloc(2 * Size.LargeBlock);
+    pool.alloc(4);
+    const hole = [...pool.blocks()].find((block) => block.free)!;
+    assert.ok(hole.size > Size.LargeBlock);
+    expectCaught(pool, hole.start, 0x1234, () => pool.alloc(Size.LargeBlock));
+  });
+
   await t.step("the pool header's top-block offset", () => {
     const pool = Pool.create(4096);
     pool.alloc(10);
