@@ -79,7 +79,9 @@ export async function wasmTlsf(): Promise<WasmTlsf> {
 // ── churn ──────────────────────────────────────────────────────────────────
 // Each contender builds its live set from `initialSizes`, replays the
 // pre-timing steps, and hands back its step: free the block in `slots[k]`,
-// allocate `sizes[k]` bytes in its place.
+// allocate `sizes[k]` bytes in its place. The steps are written out per
+// contender on purpose: one shared step would see every contender's heap at
+// its call sites, and V8 would compile it for all of them at once.
 
 /** A contender's heap with its live set in place, and its churn step. */
 export interface Churn<H> {

@@ -309,6 +309,26 @@ Deno.test("allocate", async (t) => {
     block.free();
     assertEmpty(pool);
   });
+
+  await t.step("a large block is carved from the high end of free space", () => {
+    const pool = Pool.create(KIB * KIB);
+    const poolEnd = pool.byteOffset + pool.byteLength - Size.Sentinel;
+    const small = must(pool.allocate(50));
+    // Its whole block, header included, is LargeBlock bytes: it goes to the high end.
+    const large = filled(pool, Size.LargeBlock - Size.BlockHeader, 14);
+    assert.equal(large.offset + pool.sizeOf(large.offset), poolEnd);
+    // A block just smaller is not large: it follows `small` at the low end.
+    const below = must(pool.allocate(Size.LargeBlock - 2 * Size.BlockHeader));
+    assert.equal(below.offset, small.offset + pool.sizeOf(small.offset) + Size.BlockHeader);
+    assertBlock(large, 14);
+    pool.check();
+    // Freed, its room and the free space in front of it are one block again.
+    const largest = pool.largestFreeBlock();
+    large.free();
+    pool.check();
+    assert.equal(pool.stats().freeBlocks, 1);
+    assert.equal(pool.largestFreeBlock(), largest + Size.LargeBlock);
+  });
 });
 
 Deno.test("a Block", async (t) => {
@@ -446,26 +466,6 @@ Deno.test("resize", async (t) => {
     assert.ok(guard.live);
     pool.check();
     assert.equal(walk(pool).freeBlocks, 2, "the rest of the next block stayed free");
-  });
-
-  await t.step("a large block is carved from the high end of free space", () => {
-    const pool = Pool.create(KIB * KIB);
-    const poolEnd = pool.byteOffset + pool.byteLength - Size.Sentinel;
-    const small = must(pool.allocate(50));
-    // Its whole block, header included, is LargeBlock bytes: it goes to the high end.
-    const large = filled(pool, Size.LargeBlock - Size.BlockHeader, 14);
-    assert.equal(large.offset + pool.sizeOf(large.offset), poolEnd);
-    // A block just smaller is not large: it follows `small` at the low end.
-    const below = must(pool.allocate(Size.LargeBlock - 2 * Size.BlockHeader));
-    assert.equal(below.offset, small.offset + pool.sizeOf(small.offset) + Size.BlockHeader);
-    assertBlock(large, 14);
-    pool.check();
-    // Freed, its room and the free space in front of it are one block again.
-    const largest = pool.largestFreeBlock();
-    large.free();
-    pool.check();
-    assert.equal(pool.stats().freeBlocks, 1);
-    assert.equal(pool.largestFreeBlock(), largest + Size.LargeBlock);
   });
 
   await t.step("a large block that must move goes where it can keep growing", () => {
