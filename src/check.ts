@@ -128,7 +128,12 @@ export function checkPool(tlsf: Tlsf): void {
     corrupt(`it counts ${u32[HeaderWord.BytesUsed]} bytes used, not ${used}`);
   }
   const cached = u32[HeaderWord.Largest]!;
-  if (cached !== Value.LargestUnknown && cached !== largest) {
+  if (cached & Value.LargestStale) {
+    const bound = cached - Value.LargestStale;
+    if (bound < largest) {
+      corrupt(`it records ${bound} as a bound on the free blocks' sizes, but one is ${largest}`);
+    }
+  } else if (cached !== largest) {
     corrupt(`it records ${cached} as the largest free block, not ${largest}`);
   }
 }

@@ -75,7 +75,7 @@ export interface BlockInfo {
  * | `deallocate`, `free` | O(1) |
  * | `resize`, `realloc` | O(1) in place; O(length) when the block moves |
  * | `bytesUsed`, `bytesFree` | O(1) |
- * | `largestFreeBlock` | O(1); once after the largest free block was taken, O(free blocks in its size class) |
+ * | `largestFreeBlock` | O(1); the first call after an allocation or resize took the largest free block walks that block's size class, unless the top block is bigger |
  * | `stats` | as `largestFreeBlock` |
  * | `blocks`, `check` | O(blocks) |
  * | `leaks` (debug mode) | O(live blocks · log live blocks) |

@@ -127,7 +127,10 @@ export const enum HeaderWord {
   FlCount = 4,
   /** Bit `fl` is set when row `fl` has a non-empty bin. */
   FlBitmap = 5,
-  /** Size of the largest block in the bins: 0 if none, or Value.LargestUnknown. */
+  /**
+   * Size of the largest block in the bins (0 if none); or, with the bit
+   * Value.LargestStale set, a bound that no block in the bins exceeds.
+   */
   Largest = 6,
   /** Number of free blocks in the bins (the top block is not one of them). */
   FreeBlocks = 7,
@@ -184,9 +187,12 @@ export const enum Value {
   /** HeaderWord.Magic of a formatted pool: "MMA1" in little-endian ASCII. */
   Magic = 0x31414d4d,
   /** HeaderWord.Version of this layout. */
-  Version = 3,
-  /** HeaderWord.Largest when it must be found again; above every real size. */
-  LargestUnknown = 0xffffffff,
+  Version = 4,
+  /**
+   * The bit of HeaderWord.Largest (a size's low bits are 0) that marks it as
+   * a bound: the size of a largest block since taken out of the bins.
+   */
+  LargestStale = 1,
   /** Multiplier of the check-word hash: odd, with its bits spread (2^32 / golden ratio). */
   CheckMul = 0x9e3779b1,
   /** Shift that folds the product's high bits into its low ones, which a multiple of 8 leaves 0. */
@@ -537,7 +543,11 @@ export class Tlsf {
 
   /** Size of the largest free block anywhere, the top block included. */
   largestFree(): number {
-    return Math.max(this.largestBinned(), this.topSize);
+    const top = this.topSize;
+    const binned = this.u32[HeaderWord.Largest]!;
+    // No block in the bins exceeds a stale bound: if the top block reaches it, nothing to look for.
+    if (binned & Value.LargestStale && binned - Value.LargestStale <= top) return top;
+    return Math.max(this.largestBinned(), top);
   }
 
   /** Size of the top block (0 when the pool's end is in use). */
@@ -1148,8 +1158,8 @@ export class Tlsf {
     u32[(b + FreeField.Prev) >>> 2] = node;
     u32[this.heads + bin] = b;
     u32[HeaderWord.FreeBlocks]!++;
-    // LargestUnknown is above every size, so an unknown largest stays unknown.
-    if (size > u32[HeaderWord.Largest]!) u32[HeaderWord.Largest] = size;
+    // A block at least as big as the largest, or as a stale bound, is the largest.
+    if ((size | Value.LargestStale) >= u32[HeaderWord.Largest]!) u32[HeaderWord.Largest] = size;
   }
 
   /**
@@ -1188,7 +1198,7 @@ export class Tlsf {
     if (next !== Value.Nil) u32[(next + FreeField.Prev) >>> 2] = prev;
     else if (prev < this.first) this.emptied(prev);
     u32[HeaderWord.FreeBlocks]!--;
-    if (size === u32[HeaderWord.Largest]) u32[HeaderWord.Largest] = Value.LargestUnknown;
+    if (size === u32[HeaderWord.Largest]) u32[HeaderWord.Largest] = size | Value.LargestStale;
   }
 
   /**
@@ -1228,14 +1238,14 @@ export class Tlsf {
   }
 
   /**
-   * Size of the largest free block in the bins. Known at once unless the
-   * previous largest was taken since the last call; then the highest
-   * non-empty bin's list is walked once to find the new one.
+   * Size of the largest free block in the bins. Known at once unless a
+   * largest block was taken out of the bins since, and no block as big
+   * filed; then the highest non-empty bin's list is walked once to find it.
    */
   private largestBinned(): number {
     const u32 = this.u32;
     let largest = u32[HeaderWord.Largest]!;
-    if (largest !== Value.LargestUnknown) return largest;
+    if (!(largest & Value.LargestStale)) return largest;
     largest = 0;
     const flMap = u32[HeaderWord.FlBitmap]!;
     if (flMap !== 0) {

@@ -295,7 +295,8 @@ Deno.test("a free list turned into a cycle cannot make a walk endless", () => {
   const u32 = new Uint32Array(pool.buffer);
   u32[(blockOf(first) + FreeField.Next) >>> 2] = blockOf(second);
   u32[HeaderWord.FreeBlocks] = 0xffffffff;
-  u32[HeaderWord.Largest] = Value.LargestUnknown;
+  // A stale bound above every size: the next largestFreeBlock() must walk.
+  u32[HeaderWord.Largest] = 0xffffffff;
   // The walk stops after as many nodes as the pool can hold, however long the cycle.
   const top = [...pool.blocks()].at(-1)!;
   assert.ok(top.free);

@@ -710,6 +710,36 @@ Deno.test("bytesUsed, bytesFree and largestFreeBlock", async (t) => {
     assertSum();
   });
 
+  await t.step("the largest free block stays known when a freed block merges with it", () => {
+    const pool = Pool.create(64 * KIB);
+    const words = new Uint32Array(pool.buffer);
+    const [a, b] = [1000, 3000, 1000].map((size) => pool.alloc(size));
+    const [first, second] = [...pool.blocks()];
+    pool.free(b!);
+    assert.equal(words[HeaderWord.Largest], second!.size);
+    // Merging takes the largest free block out of its bin; the merged block is bigger still.
+    pool.free(a!);
+    assert.equal(words[HeaderWord.Largest], first!.size + second!.size);
+    assert.equal(pool.largestFreeBlock(), [...pool.blocks()].at(-1)!.size - Size.BlockHeader);
+    pool.check();
+  });
+
+  await t.step("a top block as big as the largest taken from the bins answers at once", () => {
+    const pool = Pool.create(64 * KIB);
+    const words = new Uint32Array(pool.buffer);
+    const [, b] = [1000, 3000, 1000].map((size) => pool.alloc(size));
+    pool.free(b!);
+    pool.alloc(2000);
+    const bound = words[HeaderWord.Largest]!;
+    assert.equal(bound & Value.LargestStale, Value.LargestStale);
+    const top = [...pool.blocks()].at(-1)!;
+    assert.ok(top.free && top.size >= bound);
+    assert.equal(pool.largestFreeBlock(), top.size - Size.BlockHeader);
+    // Answered without walking the bins, which would have made the size exact again.
+    assert.equal(words[HeaderWord.Largest], bound);
+    pool.check();
+  });
+
   await t.step("bytesUsed counts each block whole, header and padding included", () => {
     const pool = Pool.create(4 * KIB);
     const block = must(pool.allocate(32));
