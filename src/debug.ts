@@ -3,13 +3,15 @@
  * payload, a quarantine of poisoned freed blocks, and the allocation site of
  * every live block.
  *
- * Like `recordTrace`, it puts wrappers on the one pool object, in front of
- * the class's methods, so a pool made without it runs the class's code
- * alone. The wrappers ask the engine for a few bytes more than each request
- * and fill the rest of the block with a guard pattern; a freed block is
- * filled with a poison pattern and held back, still used in the engine's
- * eyes, until the quarantine grows past an eighth of the pool or an
- * allocation needs its room. Each pattern is verified before the block
+ * Like `recordTrace`, it puts its wrappers on an object of their own and
+ * makes that the one pool's prototype, in front of the class's, so a pool
+ * made without it runs the class's code alone, and a recorder started
+ * later sits in front of the wrappers and sees what they see. The wrappers
+ * ask the engine for a few bytes more than each request and fill the rest
+ * of the block with a guard pattern; a freed block is filled with a poison
+ * pattern and held back, still used in the engine's eyes, until the
+ * quarantine grows past an eighth of the pool or an allocation needs its
+ * room. Each pattern is verified before the block
  * changes hands and by `check()`.
  *
  * @module
@@ -327,5 +329,6 @@ export function installDebug(pool: Pool, tlsf: Tlsf): void {
         .sort((a, b) => b.size - a.size || a.offset - b.offset);
     },
   };
-  Object.assign(pool, wrappers);
+  // A prototype rather than own properties, which would hide a recorder's prototype layer.
+  Object.setPrototypeOf(pool, Object.create(proto, Object.getOwnPropertyDescriptors(wrappers)));
 }

@@ -37,7 +37,8 @@ export interface ReplayResult {
 /**
  * Replays a trace through a pool's raw interface: `a` is `pool.alloc`
  * (with the line's alignment, if any), `f` is `pool.free`, and `r` is
- * `pool.realloc`, which grows in place when it can.
+ * `pool.realloc`, which grows in place when it can, with the line's
+ * alignment if it gives one and otherwise the block's alignment so far.
  * It stops at the first operation that finds no room. Blocks still live at
  * the end (or at the failure) stay allocated, so the pool shows the state
  * the trace leaves.
@@ -108,7 +109,7 @@ export function replayTrace(trace: Trace, pool: Pool, options: ReplayOptions = {
       liveBlocks--;
     } else {
       const size = sizes[i]!;
-      const align = blockAligns[id]!;
+      const align = aligns[i] === 0 ? blockAligns[id]! : Math.max(aligns[i]!, Size.Align);
       if (timings !== undefined) start = performance.now();
       const offset = pool.realloc(offsets[id]!, size, align);
       if (timings !== undefined) timings[i] = performance.now() - start;

@@ -7,7 +7,12 @@
  * - `a <id> <size> <align>` does the same with an alignment (a power of two);
  * - `f <id>` frees block `id`;
  * - `r <id> <newid> <size>` resizes block `id` to `size` bytes; it is `newid` afterwards;
+ * - `r <id> <newid> <size> <align>` does the same and gives the block a new
+ *   alignment (a power of two), as `Pool.realloc` does with its `align`;
  * - a line that starts with `#` is a comment; the first one usually names the program.
+ *
+ * A block keeps its alignment (8 bytes unless its `a` line gives one) through
+ * `r` lines without one, as a `Block` does through `Pool.resize`.
  *
  * Ids are small whole numbers, unique among live blocks and reused after a
  * free. Blocks still live at the end were never freed.
@@ -33,7 +38,7 @@ export interface Trace {
   readonly newIds: Uint32Array;
   /** For `a` and `r`, the bytes requested; 0 for `f`. */
   readonly sizes: Uint32Array;
-  /** For `a`, the alignment requested, or 0 when the line gives none; 0 for `f` and `r`. */
+  /** For `a` and `r`, the alignment the line gives, or 0 when it gives none; 0 for `f`. */
   readonly aligns: Uint32Array;
   /** One more than the largest id: the length of a table indexed by id. */
   readonly idCount: number;
@@ -105,8 +110,8 @@ const MAX_ID = MAX_POOL_BYTES / Size.MinBlock - 1;
 const MAX_SIZE = MAX_POOL_BYTES - 1;
 /** The largest alignment `Pool.alloc` accepts. */
 const MAX_ALIGN = 2 ** 31;
-/** Most numbers a line has: `a <id> <size> <align>` and `r <id> <newid> <size>`. */
-const MAX_FIELDS = 3;
+/** Most numbers a line has: `r <id> <newid> <size> <align>`. */
+const MAX_FIELDS = 4;
 /** Operations the columns start with room for; they double as needed. */
 const INITIAL_CAPACITY = 1 << 16;
 /** Characters of text encoded at a time when the input is a string. */
@@ -121,13 +126,14 @@ const INITIAL_CARRY = 256;
 const HIGH_SURROGATE_FIRST = 0xd800;
 const HIGH_SURROGATE_LAST = 0xdbff;
 
-const USAGE = `a line is "a <id> <size>", "a <id> <size> <align>", "f <id>", ` +
-  `"r <id> <newid> <size>" or a "#" comment`;
+const USAGE = `a line is "a <id> <size> [<align>]", "f <id>", ` +
+  `"r <id> <newid> <size> [<align>]" or a "#" comment`;
 
+/** Each operation's fields; for `a` and `r`, the last one (align) may be left out. */
 const FIELD_NAMES: Record<number, readonly string[]> = {
   [OP_ALLOC]: ["id", "size", "align"],
   [OP_FREE]: ["id"],
-  [OP_RESIZE]: ["id", "newid", "size"],
+  [OP_RESIZE]: ["id", "newid", "size", "align"],
 };
 
 function isBlank(byte: number): boolean {
@@ -262,7 +268,7 @@ class TraceParser {
       if (!digits) this.#notNumber(buf, start, end, from, p, names[count] ?? "field");
       fields[count++] = value;
     }
-    const min = op === OP_ALLOC ? 2 : names.length;
+    const min = op === OP_FREE ? names.length : names.length - 1;
     if (count < min || count > names.length) {
       this.#bad(buf, start, end, this.#arity(op, names, count));
     }
@@ -277,13 +283,7 @@ class TraceParser {
     if (op === OP_ALLOC) {
       const size = fields[1]!;
       this.#checkSize(buf, start, end, size);
-      if (count === MAX_FIELDS) {
-        const align = fields[2]!;
-        if (align === 0 || align > MAX_ALIGN || (align & (align - 1)) !== 0) {
-          this.#bad(buf, start, end, `align ${align} is not a power of two from 1 to 2^31`);
-        }
-        this.#aligns[n] = align;
-      }
+      this.#aligns[n] = count === names.length ? this.#checkAlign(buf, start, end, fields[2]!) : 0;
       this.#becomesLive(id, line);
       this.#sizes[n] = size;
     } else if (op === OP_FREE) {
@@ -296,6 +296,7 @@ class TraceParser {
       const size = fields[2]!;
       this.#checkId(buf, start, end, newId, "newid");
       this.#checkSize(buf, start, end, size);
+      this.#aligns[n] = count === names.length ? this.#checkAlign(buf, start, end, fields[3]!) : 0;
       if (!this.#isLive(id)) {
         this.#bad(buf, start, end, `resize of block ${id}, which is not live`);
       }
@@ -356,11 +357,16 @@ class TraceParser {
     }
   }
 
+  #checkAlign(buf: Uint8Array, start: number, end: number, align: number): number {
+    if (align === 0 || align > MAX_ALIGN || (align & (align - 1)) !== 0) {
+      this.#bad(buf, start, end, `align ${align} is not a power of two from 1 to 2^31`);
+    }
+    return align;
+  }
+
   #arity(op: number, names: readonly string[], count: number): string {
     const letter = String.fromCharCode(op);
-    const form = op === OP_ALLOC
-      ? "<id> <size> [<align>]"
-      : names.map((name) => `<${name}>`).join(" ");
+    const form = names.map((name) => name === "align" ? "[<align>]" : `<${name}>`).join(" ");
     return `"${letter}" takes ${form}, but the line has ${count} number${count === 1 ? "" : "s"}`;
   }
 
@@ -485,11 +491,12 @@ async function pushStream(
  * import { parseTrace, TraceError } from "@mm/alloc";
  * import assert from "node:assert/strict";
  *
- * const trace = await parseTrace("# demo\na 0 100\na 1 24 64\nr 0 0 200\nf 1\n");
- * assert.equal(trace.length, 4);
+ * const trace = await parseTrace("# demo\na 0 100\na 1 24 64\nr 0 0 200\nr 1 1 40 8\nf 1\n");
+ * assert.equal(trace.length, 5);
  * assert.equal(trace.description, "demo");
  * assert.equal(String.fromCharCode(trace.ops[2]!), "r");
  * assert.equal(trace.aligns[1], 64);
+ * assert.equal(trace.aligns[3], 8);
  *
  * await assert.rejects(
  *   parseTrace("a 0 8\nf 1\n", { name: "demo.trace" }),

@@ -6,7 +6,7 @@ import { assertPattern, fillPattern } from "./_model.ts";
 const POOL_BYTES = 64 * 1024;
 /** A byte that is neither the guard nor the poison pattern. */
 const STRAY = 0x41;
-/** The methods debug mode puts on the pool object. */
+/** The methods debug mode wraps, on a prototype of the pool's own. */
 const WRAPPED = [
   "allocate",
   "deallocate",
@@ -289,14 +289,19 @@ Deno.test("leaks() on a pool without debug mode throws no-debug", () => {
   assertPoolError(() => pool.leaks(), "no-debug", /without \{ debug: true \}/);
 });
 
-Deno.test("debug mode off puts nothing on the pool object; on, it wraps its methods", () => {
+Deno.test("debug mode off leaves the pool as the class makes it; on, a prototype of its own wraps the methods", () => {
   for (const pool of [Pool.create(4096), new Pool(new ArrayBuffer(4096), { debug: false })]) {
     const own = Object.getOwnPropertyNames(pool);
     assert.deepEqual(own.filter((name) => WRAPPED.includes(name)), []);
-    assert.equal(pool.alloc, Pool.prototype.alloc);
+    assert.equal(Object.getPrototypeOf(pool), Pool.prototype);
   }
   const debug = debugPool(4096);
-  assert.deepEqual(Object.getOwnPropertyNames(debug).sort(), [...WRAPPED].sort());
+  assert.deepEqual(Object.getOwnPropertyNames(debug), []);
+  const wrappers = Object.getPrototypeOf(debug);
+  assert.deepEqual(Object.getOwnPropertyNames(wrappers).sort(), [...WRAPPED].sort());
+  assert.equal(Object.getPrototypeOf(wrappers), Pool.prototype);
+  assert.notEqual(Object.getPrototypeOf(debugPool(4096)), wrappers, "each pool has its own");
+  assert.ok(debug instanceof Pool);
 });
 
 Deno.test("a debug pool reports the requested size and keeps misuse errors", async (t) => {

@@ -82,6 +82,36 @@ Deno.test("replayTrace replays a trace through the raw interface", async (t) => 
     assert.equal(used[1]!.offset % 256, 0);
   });
 
+  await t.step(
+    "an r line with an alignment realigns the block, and later r lines keep it",
+    async () => {
+      const up = await parseTrace("a 0 8\na 1 8\nr 0 0 100 256\na 2 8\na 3 300\nr 0 0 1000\n");
+      const replayed = Pool.create(8192);
+      assert.equal(replayTrace(up, replayed).failedAt, -1);
+      const byHand = Pool.create(8192);
+      let offset = byHand.alloc(8);
+      byHand.alloc(8);
+      offset = byHand.realloc(offset, 100, 256);
+      byHand.alloc(8);
+      byHand.alloc(300);
+      offset = byHand.realloc(offset, 1000, 256);
+      assert.equal(offset % 256, 0);
+      assert.deepEqual([...replayed.blocks()], [...byHand.blocks()]);
+    },
+  );
+
+  await t.step("an r line with alignment 8 drops the alignment its a line gave", async () => {
+    const down = await parseTrace("a 0 8\na 1 24 64\na 2 8\nr 1 1 200 8\n");
+    const replayed = Pool.create(8192);
+    assert.equal(replayTrace(down, replayed).failedAt, -1);
+    const byHand = Pool.create(8192);
+    byHand.alloc(8);
+    const offset = byHand.alloc(24, 64);
+    byHand.alloc(8);
+    byHand.realloc(offset, 200);
+    assert.deepEqual([...replayed.blocks()], [...byHand.blocks()]);
+  });
+
   await t.step("it stops at the first allocation that finds no room", async () => {
     const trace = await parseTrace(fillThenEmpty(100, 100));
     const pool = new Pool(new ArrayBuffer(poolFor(10 * blockBytes(100))));

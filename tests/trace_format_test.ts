@@ -78,6 +78,19 @@ Deno.test("parseTrace reads each operation into its columns", async (t) => {
     });
   });
 
+  await t.step("an r line may give an alignment, as an a line may", async () => {
+    const trace = await parseTrace("a 0 8\nr 0 0 100 256\nr 0 3 50\nr 3 3 60 1\n");
+    assert.deepEqual(columns(trace), {
+      length: 4,
+      ops: "arrr",
+      ids: [0, 0, 0, 3],
+      newIds: [0, 0, 3, 3],
+      sizes: [8, 100, 50, 60],
+      aligns: [0, 256, 0, 1],
+      idCount: 4,
+    });
+  });
+
   await t.step(
     "CRLF line ends, tabs, repeated spaces and a last line without newline are fine",
     async () => {
@@ -145,7 +158,12 @@ Deno.test("parseTrace names the trace and the line of every fault", async (t) =>
       '"a" takes <id> <size> [<align>], but the line has 1 number',
     );
     await assertBadLine("a 0 8\nf\n", 2, '"f" takes <id>, but the line has 0 numbers');
-    await assertBadLine("a 0 8\nr 0 0\n", 2, '"r" takes <id> <newid> <size>');
+    await assertBadLine(
+      "a 0 8\nr 0 0\n",
+      2,
+      '"r" takes <id> <newid> <size> [<align>], but the line has 2 numbers',
+    );
+    await assertBadLine("a 0 8\nr 0 0 8 8 8\n", 2, "the line has 5 numbers");
     await assertBadLine("a 0 8\nf 0 0\n", 2, '"f" takes <id>, but the line has 2 numbers');
     await assertBadLine("a 0 8 8 8\n", 1, "the line has 4 numbers");
   });
@@ -160,6 +178,8 @@ Deno.test("parseTrace names the trace and the line of every fault", async (t) =>
     await assertBadLine("a 0 -3\n", 1, 'size "-3" is negative');
     await assertBadLine("a 0 8\nr 0 -1 8\n", 2, 'newid "-1" is negative');
     await assertBadLine("a 0 1e3\n", 1, 'size "1e3" is not a whole number');
+    await assertBadLine("a 0 8\nr 0 0 16 x\n", 2, 'align "x" is not a whole number');
+    await assertBadLine("a 0 8\nr 0 0 16 -8\n", 2, 'align "-8" is negative');
   });
 
   await t.step("numbers out of range", async () => {
@@ -167,6 +187,9 @@ Deno.test("parseTrace names the trace and the line of every fault", async (t) =>
     await assertBadLine("a 4000000000 8\n", 1, "id 4000000000 is above");
     await assertBadLine("a 0 8 48\n", 1, "align 48 is not a power of two");
     await assertBadLine("a 0 8 0\n", 1, "align 0 is not a power of two");
+    await assertBadLine("# t\na 0 8\nr 0 0 16 48\n", 3, "align 48 is not a power of two");
+    await assertBadLine("a 0 8\nr 0 0 16 0\n", 2, "align 0 is not a power of two");
+    await assertBadLine("a 0 8\nr 0 0 16 4294967296\n", 2, "align 4294967296 is not a power");
   });
 
   await t.step("operations on blocks that are not live", async () => {
