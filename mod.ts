@@ -32,6 +32,13 @@ export {
   replayTrace,
 } from "./src/replay.ts";
 export {
+  type AnalysisProgress,
+  analyzeTrace,
+  type AnalyzeTraceOptions,
+  type OperationTimes,
+  type TraceAnalysis,
+} from "./src/trace_analysis.ts";
+export {
   parseTrace,
   type ParseTraceOptions,
   type Trace,

@@ -99,7 +99,8 @@ export function replayThing(
       if (timings !== undefined) timings[i] = performance.now() - start;
     } else {
       const pointer = pointers[id]!;
-      const align = blockAligns[id]!;
+      // An r line's alignment replaces the block's, as in replayTrace.
+      const align = aligns[i] === 0 ? blockAligns[id]! : aligns[i]!;
       const bytes = Math.max(1, paddedFor(sizes[i]!, align));
       used -= wholeAt(pointer);
       if (timings !== undefined) start = performance.now();
