@@ -220,7 +220,16 @@ export function analyzeTrace(trace: Trace, options: AnalyzeTraceOptions = {}): T
   );
   const buffer = new ArrayBuffer(poolSize);
   const times = timeOperations(operations, (timings) => {
-    replayTrace(trace, new Pool(buffer), { limit: operations, ...(timings ? { timings } : {}) });
+    const { failedAt } = replayTrace(trace, new Pool(buffer), {
+      limit: operations,
+      ...(timings ? { timings } : {}),
+    });
+    // A bigger pool than the smallest that fits places blocks differently: it must fit too.
+    if (failedAt >= 0) {
+      throw new Error(
+        `The trace did not fit in the ${poolSize}-byte pool it was timed in (operation ${failedAt}), though it fits in ${sizing.poolSize} bytes.`,
+      );
+    }
   }, {
     onReplay: (replays, of) => onProgress?.({ phase: "timing", replays, of }),
   });
