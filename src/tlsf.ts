@@ -1158,8 +1158,9 @@ export class Tlsf {
     u32[(b + FreeField.Prev) >>> 2] = node;
     u32[this.heads + bin] = b;
     u32[HeaderWord.FreeBlocks]!++;
-    // A block at least as big as the largest, or as a stale bound, is the largest.
-    if ((size | Value.LargestStale) >= u32[HeaderWord.Largest]!) u32[HeaderWord.Largest] = size;
+    // A block at least as big as the largest, or as a stale bound, is the largest. An add,
+    // not an OR, which would turn a size of 2 GiB or more into a negative number.
+    if (size + Value.LargestStale >= u32[HeaderWord.Largest]!) u32[HeaderWord.Largest] = size;
   }
 
   /**
@@ -1198,7 +1199,7 @@ export class Tlsf {
     if (next !== Value.Nil) u32[(next + FreeField.Prev) >>> 2] = prev;
     else if (prev < this.first) this.emptied(prev);
     u32[HeaderWord.FreeBlocks]!--;
-    if (size === u32[HeaderWord.Largest]) u32[HeaderWord.Largest] = size | Value.LargestStale;
+    if (size === u32[HeaderWord.Largest]) u32[HeaderWord.Largest] = size + Value.LargestStale;
   }
 
   /**

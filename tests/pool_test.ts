@@ -740,6 +740,25 @@ Deno.test("bytesUsed, bytesFree and largestFreeBlock", async (t) => {
     pool.check();
   });
 
+  await t.step("a free block of 2 GiB or more is known as the largest", () => {
+    // Untouched pages of a buffer cost no memory: only headers are written.
+    const pool = Pool.create(3 * 2 ** 30);
+    // Large blocks are carved from the high end: a used block on each side keeps this one
+    // from becoming the top block or merging once freed.
+    assert.notEqual(pool.alloc(2 ** 17), 0);
+    const big = pool.alloc(2 ** 31 + 2 ** 20);
+    assert.notEqual(big, 0);
+    assert.notEqual(pool.alloc(2 ** 17), 0);
+    const payload = pool.sizeOf(big);
+    // Known exactly before the free, so that the free must update it.
+    assert.ok(pool.largestFreeBlock() < 2 ** 31);
+    pool.free(big);
+    const free = [...pool.blocks()].filter((info) => info.free).map((info) => info.size);
+    assert.deepEqual(free.filter((size) => size >= 2 ** 31), [payload + Size.BlockHeader]);
+    assert.equal(pool.largestFreeBlock(), payload);
+    pool.check();
+  });
+
   await t.step("bytesUsed counts each block whole, header and padding included", () => {
     const pool = Pool.create(4 * KIB);
     const block = must(pool.allocate(32));
