@@ -8,6 +8,7 @@
 import { Pool } from "./pool.ts";
 import { MAX_POOL_BYTES, metadataBytes, rowsFor, Size } from "./tlsf.ts";
 import { OP_ALLOC, OP_FREE, type Trace } from "./trace_format.ts";
+import { checkCallback, checkNumber, describe } from "./validate.ts";
 
 /** How `replayTrace` replays. */
 export interface ReplayOptions {
@@ -47,6 +48,7 @@ export interface ReplayResult {
  * @param pool The pool to replay into; a fresh one, for figures about the trace alone.
  * @param options How much to replay, and where to put per-operation timings.
  * @returns How far the replay got and the trace's peak live bytes and blocks.
+ * @throws {TypeError} If `options.limit` is not a number or `options.timings` not a `Float64Array`.
  * @throws {RangeError} If `options.limit` is not a whole number, or `options.timings`
  * has no room for every operation replayed.
  *
@@ -69,6 +71,9 @@ export interface ReplayResult {
 export function replayTrace(trace: Trace, pool: Pool, options: ReplayOptions = {}): ReplayResult {
   const count = countOf(trace, options.limit);
   const timings = options.timings;
+  if (timings !== undefined && !(timings instanceof Float64Array)) {
+    throw new TypeError(`timings must be a Float64Array, but got ${describe(timings)}.`);
+  }
   if (timings !== undefined && timings.length < count) {
     throw new RangeError(
       `timings has room for ${timings.length} operations, but ${count} are replayed.`,
@@ -180,6 +185,7 @@ const GROWTH = 1.25;
  * @param trace A parsed trace.
  * @param options The precision, how much of the trace, and a progress callback.
  * @returns The pool size and what the replay at that size used.
+ * @throws {TypeError} If an option is of the wrong type.
  * @throws {RangeError} If no pool up to 4 GiB replays the trace, or an option is out of range.
  *
  * @example Ten blocks of 100 bytes need ten 112-byte blocks plus the pool's metadata
@@ -195,6 +201,7 @@ const GROWTH = 1.25;
  */
 export function minimumPoolSize(trace: Trace, options: PoolSizeOptions = {}): PoolSize {
   const count = countOf(trace, options.limit);
+  checkCallback(options.onTrial, "onTrial");
   const peaks = livePeaks(trace, count);
   // Every live block holds its request and is at least a smallest block; a pool has one block.
   const need = Math.max(peaks.peakLiveBytes, peaks.peakLiveBlocks * Size.MinBlock, Size.MinBlock);
@@ -229,7 +236,10 @@ export function bisectPoolSize(
   fits: (poolSize: number) => boolean,
   { tolerance = DEFAULT_TOLERANCE, upperBound }: { tolerance?: number; upperBound?: number } = {},
 ): { poolSize: number; failedSize: number } {
-  if (!(tolerance >= 0)) throw new RangeError(`tolerance must be 0 or more, but got ${tolerance}.`);
+  checkNumber(tolerance, "tolerance");
+  if (!(tolerance >= 0 && tolerance < Infinity)) {
+    throw new RangeError(`tolerance must be a finite number of 0 or more, but got ${tolerance}.`);
+  }
   let lo = roundUp(lowerBound);
   if (fits(lo)) return { poolSize: lo, failedSize: 0 };
   let hi = Math.min(roundUp(upperBound ?? lo), MAX_POOL_BYTES);
@@ -273,6 +283,7 @@ function roundDown(bytes: number): number {
 
 function countOf(trace: Trace, limit: number | undefined): number {
   if (limit === undefined) return trace.length;
+  checkNumber(limit, "limit");
   if (!Number.isSafeInteger(limit) || limit < 0) {
     throw new RangeError(`limit must be a whole number of operations, but got ${limit}.`);
   }

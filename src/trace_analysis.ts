@@ -10,6 +10,7 @@ import { Pool } from "./pool.ts";
 import { minimumPoolSize, replayTrace } from "./replay.ts";
 import { MAX_POOL_BYTES, Size } from "./tlsf.ts";
 import type { Trace } from "./trace_format.ts";
+import { checkCallback, checkNumber, describe } from "./validate.ts";
 
 /** What `analyzeTrace` is doing, as its `onProgress` callback hears it. */
 export type AnalysisProgress =
@@ -44,11 +45,11 @@ export interface AnalyzeTraceOptions {
   tolerance?: number;
   /**
    * Time every operation (the `times` of the result). Default true. Timing
-   * replays the trace six more times, so `false` is much faster when only
-   * the memory figures matter.
+   * replays the whole trace several more times, so `false` is much faster
+   * when only the memory figures matter.
    */
   timing?: boolean;
-  /** The timed pool is this many times the minimum pool size. Default 2. */
+  /** The timed pool is this many times the minimum pool size: at least 1, and finite. Default 2. */
   headroom?: number;
   /** Called as the work goes on, for example to show progress on long traces. */
   onProgress?: (progress: AnalysisProgress) => void;
@@ -148,7 +149,10 @@ const PS_PER_NS = 1000;
  * @param trace A parsed trace.
  * @param options How much of the trace, how precisely, and a progress callback.
  * @returns The figures, with `times`.
+ * @throws {TypeError} If an option is of the wrong type.
  * @throws {RangeError} If no pool up to 4 GiB replays the trace, or an option is out of range.
+ * @throws {Error} If the trace does not fit in the pool it is timed in, which is bigger than the
+ * smallest that fits: a pool that places blocks differently for its size would do this.
  *
  * @example Memory and time
  * ```ts
@@ -167,12 +171,15 @@ export function analyzeTrace(
 ): TraceAnalysis & { times: OperationTimes };
 /**
  * The same, and with `timing: false` only the memory figures, without
- * the six replays that timing takes.
+ * the replays that timing takes.
  *
  * @param trace A parsed trace.
  * @param options How much of the trace, how precisely, whether to time, and a progress callback.
  * @returns The figures, with `times` unless `timing` is false.
+ * @throws {TypeError} If an option is of the wrong type.
  * @throws {RangeError} If no pool up to 4 GiB replays the trace, or an option is out of range.
+ * @throws {Error} If the trace does not fit in the pool it is timed in, which is bigger than the
+ * smallest that fits: a pool that places blocks differently for its size would do this.
  *
  * @example The memory figures alone
  * ```ts
@@ -192,6 +199,12 @@ export function analyzeTrace(
 export function analyzeTrace(trace: Trace, options: AnalyzeTraceOptions): TraceAnalysis;
 export function analyzeTrace(trace: Trace, options: AnalyzeTraceOptions = {}): TraceAnalysis {
   const { limit, tolerance = DEFAULT_TOLERANCE, headroom = DEFAULT_HEADROOM, onProgress } = options;
+  // Checked before the sizing search starts, which takes the other options' own checks.
+  checkNumber(headroom, "headroom");
+  checkCallback(onProgress, "onProgress");
+  if (options.timing !== undefined && typeof options.timing !== "boolean") {
+    throw new TypeError(`timing must be true or false, but got ${describe(options.timing)}.`);
+  }
   if (!(headroom >= 1 && Number.isFinite(headroom))) {
     throw new RangeError(`headroom must be a finite number of at least 1, but got ${headroom}.`);
   }

@@ -8,6 +8,7 @@
 import type { Block } from "./block.ts";
 import type { AllocateOptions, Pool } from "./pool.ts";
 import { Size } from "./tlsf.ts";
+import { describe } from "./validate.ts";
 
 /** How `recordTrace` records. */
 export interface RecordTraceOptions {
@@ -58,7 +59,7 @@ function effectiveAlign(align: number | undefined): number {
  * Records every `allocate`, `deallocate` (and `Block.free`), `resize`,
  * `alloc`, `free` and `realloc` made through `pool`, as an allocation trace: one line
  * per operation, ids reused after a free as the format wants. A raw
- * `realloc` that changes a block's alignment writes it on its `r` line.
+ * `realloc` given another alignment than the block had writes it on its `r` line.
  *
  * Recording costs nothing when it is off: it puts its wrappers on an object
  * of their own, which it inserts as the pool's prototype in front of the one
@@ -72,7 +73,8 @@ function effectiveAlign(align: number | undefined): number {
  * @param options The first line's text, and a stream of text or of bytes to write to as it goes.
  * @returns The recorder: its text so far, and `stop()`.
  * @throws {Error} If the pool is being recorded already.
- * @throws {TypeError} If `options` gives both `stream` and `byteStream`, or the
+ * @throws {TypeError} If `options` gives both `stream` and `byteStream`, a stream that is
+ * not a `WritableStream` or a description that is not a string, or the
  * pool has methods of its own that would hide the recorder's.
  *
  * @example Recording, then replaying into a fresh pool
@@ -122,6 +124,15 @@ function effectiveAlign(align: number | undefined): number {
 export function recordTrace(pool: Pool, options: RecordTraceOptions = {}): TraceRecorder {
   if (recorded.has(pool)) {
     throw new Error("This pool is being recorded already; stop() that first.");
+  }
+  for (const name of ["stream", "byteStream"] as const) {
+    const stream = options[name];
+    if (stream !== undefined && !(stream instanceof WritableStream)) {
+      throw new TypeError(`${name} must be a WritableStream, but got ${describe(stream)}.`);
+    }
+  }
+  if (options.description !== undefined && typeof options.description !== "string") {
+    throw new TypeError(`description must be a string, but got ${describe(options.description)}.`);
   }
   if (options.stream !== undefined && options.byteStream !== undefined) {
     throw new TypeError(

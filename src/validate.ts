@@ -18,6 +18,20 @@ export function checkCount(value: unknown, name: string): asserts value is numbe
   }
 }
 
+/** Throws a `TypeError` unless `value` is a number (its range is the caller's to check). */
+export function checkNumber(value: unknown, name: string): asserts value is number {
+  if (typeof value !== "number") {
+    throw new TypeError(`${name} must be a number, but got ${describe(value)}.`);
+  }
+}
+
+/** Throws a `TypeError` unless `value` is a function or undefined: an optional callback. */
+export function checkCallback(value: unknown, name: string): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new TypeError(`${name} must be a function, but got ${describe(value)}.`);
+  }
+}
+
 /** Throws unless `value` is a power of two from 1 to 2^31. */
 export function checkAlign(value: unknown): asserts value is number {
   if (typeof value !== "number") {

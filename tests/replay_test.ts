@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { minimumPoolSize, parseTrace, Pool, replayTrace } from "../mod.ts";
+import {
+  minimumPoolSize,
+  parseTrace,
+  Pool,
+  type PoolSizeOptions,
+  type ReplayOptions,
+  replayTrace,
+} from "../mod.ts";
 import { bisectPoolSize } from "../src/replay.ts";
 import { metadataBytes, rowsFor, Size } from "../src/tlsf.ts";
 
@@ -140,6 +147,19 @@ Deno.test("replayTrace replays a trace through the raw interface", async (t) => 
     assert.throws(() => replayTrace(trace, pool, { limit: -1 }), RangeError);
   });
 
+  await t.step("options of the wrong type are a TypeError, and nothing is replayed", async () => {
+    const trace = await parseTrace(fillThenEmpty(20, 100));
+    const pool = Pool.create(8192);
+    const wrong = [{ limit: "5" }, { timings: [] }, { timings: new Uint32Array(40) }];
+    for (const options of wrong) {
+      assert.throws(
+        () => replayTrace(trace, pool, options as unknown as ReplayOptions),
+        (e) => e instanceof TypeError && e.message.includes(Object.keys(options)[0]!),
+      );
+    }
+    assert.equal(pool.stats().allocations, 0);
+  });
+
   await t.step("timings get one duration per operation", async () => {
     const trace = await parseTrace(text);
     const timings = new Float64Array(trace.length).fill(NaN);
@@ -203,6 +223,27 @@ Deno.test("minimumPoolSize finds the smallest pool that replays a trace", async 
     const fitting = trials.filter(([, fits]) => fits).map(([size]) => size);
     assert.equal(Math.min(...fitting), found.poolSize);
   });
+});
+
+Deno.test("minimumPoolSize refuses options of the wrong type or range before any replay", async () => {
+  const trace = await parseTrace("a 0 10\nf 0\n");
+  const wrong: [object, ErrorConstructor][] = [
+    [{ limit: "5" }, TypeError],
+    [{ tolerance: "0.1" }, TypeError],
+    [{ onTrial: 5 }, TypeError],
+    [{ tolerance: -1 }, RangeError],
+    [{ tolerance: Infinity }, RangeError],
+  ];
+  for (const [options, kind] of wrong) {
+    let trials = 0;
+    const given = { onTrial: () => trials++, ...options } as unknown as PoolSizeOptions;
+    assert.throws(
+      () => minimumPoolSize(trace, given),
+      (e) => e instanceof kind && e.message.includes(Object.keys(options)[0]!),
+      JSON.stringify(options),
+    );
+    assert.equal(trials, 0);
+  }
 });
 
 Deno.test("bisectPoolSize finds a threshold to within its tolerance", async (t) => {

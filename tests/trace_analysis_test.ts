@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   type AnalysisProgress,
   analyzeTrace,
+  type AnalyzeTraceOptions,
   minimumPoolSize,
   parseTrace,
   Pool,
@@ -183,5 +184,30 @@ Deno.test("analyzeTrace rejects options out of range", async () => {
   assert.throws(() => analyzeTrace(trace, { headroom: 0.5 }), RangeError);
   assert.throws(() => analyzeTrace(trace, { headroom: Infinity }), RangeError);
   assert.throws(() => analyzeTrace(trace, { tolerance: -1 }), RangeError);
+  assert.throws(() => analyzeTrace(trace, { tolerance: Infinity }), RangeError);
   assert.throws(() => analyzeTrace(trace, { limit: 1.5 }), RangeError);
+});
+
+Deno.test("analyzeTrace rejects options of the wrong type before any replay", async () => {
+  const trace = await parseTrace("a 0 10\nf 0\n");
+  const wrong = [
+    { limit: "5" },
+    { tolerance: "0.1" },
+    { headroom: "3" },
+    { timing: "no" },
+    { timing: 0 },
+    { onProgress: 5 },
+  ];
+  for (const options of wrong) {
+    let called = false;
+    const spy = () => called = true;
+    const given = { onProgress: spy, ...options } as unknown as AnalyzeTraceOptions;
+    assert.throws(
+      () => analyzeTrace(trace, given),
+      (e) => e instanceof TypeError && e.message.includes(Object.keys(options)[0]!),
+      JSON.stringify(options),
+    );
+    // Refused before the sizing search, which would report its trials.
+    assert.equal(called, false);
+  }
 });

@@ -376,6 +376,23 @@ Deno.test("a recorder's wrappers belong to its pool alone, and only while it rec
     );
   });
 
+  await t.step(
+    "a stream that is not a WritableStream, or a description not a string, is a TypeError",
+    async () => {
+      const pool = Pool.create(4096);
+      const wrong = [{ stream: {} }, { byteStream: "x" }, { stream: [] }, { description: 5 }];
+      for (const options of wrong) {
+        assert.throws(
+          () => recordTrace(pool, options as unknown as RecordTraceOptions),
+          (e) => e instanceof TypeError && e.message.includes(Object.keys(options)[0]!),
+        );
+        assert.equal(Object.getPrototypeOf(pool), Pool.prototype);
+      }
+      // Nothing was left recording: a recorder can start.
+      await recordTrace(pool).stop();
+    },
+  );
+
   await t.step("a byte stream that fails makes stop() reject", async () => {
     const pool = Pool.create(4096);
     const broken = new WritableStream<Uint8Array>({
