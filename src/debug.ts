@@ -11,8 +11,8 @@
  * of the block with a guard pattern; a freed block is filled with a poison
  * pattern and held back, still used in the engine's eyes, until the
  * quarantine grows past an eighth of the pool or an allocation needs its
- * room. Each pattern is verified before the block
- * changes hands and by `check()`.
+ * room. Each pattern is verified before the block changes hands and by
+ * `check()`.
  *
  * @module
  */

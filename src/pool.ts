@@ -75,7 +75,7 @@ export interface BlockInfo {
  * | `deallocate`, `free` | O(1) |
  * | `resize`, `realloc` | O(1) in place; O(length) when the block moves |
  * | `bytesUsed`, `bytesFree` | O(1) |
- * | `largestFreeBlock` | O(1); the first call after an allocation or resize took the largest free block walks that block's size class, unless the top block is bigger |
+ * | `largestFreeBlock` | O(1); the first call after an allocation or resize took the largest free block walks one size class (the highest with free blocks), unless the top block is at least as big |
  * | `stats` | as `largestFreeBlock` |
  * | `blocks`, `check` | O(blocks) |
  * | `leaks` (debug mode) | O(live blocks · log live blocks) |
@@ -393,7 +393,8 @@ export class Pool {
    *
    * @param offset A payload offset that `alloc` returned.
    * @param size The new payload size.
-   * @param align The alignment the block was allocated with (default 8), kept if it moves.
+   * @param align The alignment to place the block on if it moves (default 8): the one
+   * it was allocated with, to keep it.
    * @returns The payload's offset afterwards, or 0 (and nothing changed) when
    * the pool cannot hold `size` bytes.
    * @throws {TypeError} If `offset`, `size` or `align` is not a number.

@@ -7,8 +7,9 @@
  * - `a <id> <size> <align>` does the same with an alignment (a power of two);
  * - `f <id>` frees block `id`;
  * - `r <id> <newid> <size>` resizes block `id` to `size` bytes; it is `newid` afterwards;
- * - `r <id> <newid> <size> <align>` does the same and gives the block a new
- *   alignment (a power of two), as `Pool.realloc` does with its `align`;
+ * - `r <id> <newid> <size> <align>` does the same with `align` (a power of two)
+ *   as `Pool.realloc`'s, which places the block on it if it moves; later `r`
+ *   lines without one keep it;
  * - a line that starts with `#` is a comment; the first one usually names the program.
  *
  * A block keeps its alignment (8 bytes unless its `a` line gives one) through
