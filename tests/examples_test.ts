@@ -21,3 +21,11 @@ Deno.test("the WebAssembly example sums blocks of the pool in WebAssembly, by of
   const ptr = Number(/read from block (\d+)/.exec(out)![1]);
   assert.ok(ptr >= 65536, `block ${ptr} lies in the module's first page`);
 });
+
+Deno.test("the sizing example finds a pool its own recording fits in", async () => {
+  const out = await run("size_a_pool.ts");
+  const live = Number(/at most (\d+) bytes live/.exec(out)![1]);
+  const pool = Number(/smallest pool that replays them: (\d+) bytes/.exec(out)![1]);
+  assert.ok(pool > live, `a pool of ${pool} bytes for ${live} live bytes`);
+  assert.match(out, new RegExp(`replayed in ${pool} bytes: fits\n`));
+});
