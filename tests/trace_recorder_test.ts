@@ -123,6 +123,22 @@ Deno.test("recordTrace records what a pool is asked to do", async (t) => {
     }
   });
 
+  await t.step("so does a debug pool's, replayed into a fresh debug pool", async () => {
+    for (const seed of SEEDS) {
+      const pool = new Pool(new ArrayBuffer(POOL_BYTES), { debug: true });
+      const recorder = recordTrace(pool);
+      randomWorkload(pool, seed);
+      await recorder.stop();
+      pool.check();
+      const trace = await parseTrace(recorder.toString(), { name: `debug, seed ${seed}` });
+      const copy = new Pool(new ArrayBuffer(POOL_BYTES), { debug: true });
+      assert.equal(replayTrace(trace, copy).failedAt, -1);
+      copy.check();
+      assert.deepEqual([...copy.blocks()], [...pool.blocks()], `seed ${seed}`);
+      assert.deepEqual(copy.stats(), pool.stats(), `seed ${seed}`);
+    }
+  });
+
   await t.step(
     "a raw realloc that changes a block's alignment, up or down, replays to the same blocks",
     async () => {
