@@ -12,8 +12,8 @@ import {
   type Trace,
   type TraceAnalysis,
 } from "@mm/alloc";
+import { DEFAULT_TOLERANCE } from "../src/replay.ts";
 import {
-  DEFAULT_TOLERANCE,
   memorySplit,
   TIMED_RUNS,
   timeOperations,

@@ -140,7 +140,9 @@ export interface PoolSizeOptions {
   /**
    * How close the answer must be: the search stops once the smallest size
    * that worked is at most this fraction above the largest that failed.
-   * Default 0.005 (0.5%); 0 searches to the byte (in steps of 8).
+   * Default 0.001 (0.1%): the search's slack counts as external
+   * fragmentation, so it should be well below the fragmentation measured.
+   * 0 searches to the byte (in steps of 8).
    */
   tolerance?: number;
   /** Size the pool for the first `limit` operations only. Default: all of them. */
@@ -167,7 +169,8 @@ export interface PoolSize {
   trials: number;
 }
 
-const DEFAULT_TOLERANCE = 0.005;
+/** `PoolSizeOptions.tolerance` by default. */
+export const DEFAULT_TOLERANCE = 0.001;
 /** How much the upper bound grows while looking for a pool that fits. */
 const GROWTH = 1.25;
 

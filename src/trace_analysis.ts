@@ -12,7 +12,20 @@ import { MAX_POOL_BYTES, Size } from "./tlsf.ts";
 import type { Trace } from "./trace_format.ts";
 import { checkCallback, checkNumber, describe } from "./validate.ts";
 
-/** What `analyzeTrace` is doing, as its `onProgress` callback hears it. */
+/**
+ * What `analyzeTrace` is doing, as its `onProgress` callback hears it.
+ *
+ * @example Sizing trials come first, then the timing replays
+ * ```ts
+ * import { type AnalysisProgress, analyzeTrace, parseTrace } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * const heard: AnalysisProgress[] = [];
+ * analyzeTrace(await parseTrace("a 0 100\nf 0\n"), { onProgress: (p) => heard.push(p) });
+ * assert.equal(heard[0]!.phase, "sizing");
+ * assert.equal(heard.at(-1)!.phase, "timing");
+ * ```
+ */
 export type AnalysisProgress =
   | {
     /** Searching for the smallest pool: a trial replay has just ended. */
@@ -33,15 +46,24 @@ export type AnalysisProgress =
     readonly of: number;
   };
 
-/** How `analyzeTrace` measures. */
+/**
+ * How `analyzeTrace` measures.
+ *
+ * @example The memory figures of a trace's first two operations, to the byte
+ * ```ts
+ * import { analyzeTrace, parseTrace } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * const trace = await parseTrace("a 0 100\na 1 100\nf 0\nf 1\n");
+ * const firstTwo = analyzeTrace(trace, { limit: 2, tolerance: 0, timing: false });
+ * assert.equal(firstTwo.operations, 2);
+ * assert.equal(firstTwo.peakLiveBytes, 200);
+ * ```
+ */
 export interface AnalyzeTraceOptions {
   /** Analyze only the first `limit` operations. Default: all of them. */
   limit?: number;
-  /**
-   * Precision of the minimum pool size, as `PoolSizeOptions.tolerance`.
-   * Default 0.001 (0.1%): the search's slack counts as external
-   * fragmentation, so it should be well below the fragmentation measured.
-   */
+  /** Precision of the minimum pool size, as `PoolSizeOptions.tolerance` (default 0.1%). */
   tolerance?: number;
   /**
    * Time every operation (the `times` of the result). Default true. Timing
@@ -58,6 +80,17 @@ export interface AnalyzeTraceOptions {
 /**
  * Per-operation times, in nanoseconds, replayed through a pool with
  * headroom. Every figure is NaN when no operation was replayed.
+ *
+ * @example The slowest operations, in a pool three times the smallest
+ * ```ts
+ * import { analyzeTrace, parseTrace } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * const { poolSize, times } = analyzeTrace(await parseTrace("a 0 64\nf 0\n"), { headroom: 3 });
+ * assert.ok(times.poolSize >= poolSize);
+ * assert.ok(times.medianNs <= times.p99Ns && times.p99Ns <= times.p999Ns);
+ * assert.ok(times.p999Ns <= times.maxNs);
+ * ```
  */
 export interface OperationTimes {
   /** Bytes of the pool timed: the minimum pool size times `headroom`. */
@@ -91,6 +124,17 @@ export interface OperationTimes {
  * What `analyzeTrace` found. The three ratios multiply up (to rounding):
  * `memoryFactor = overhead × (1 + externalFragmentation)`. With no byte
  * ever live they are `Infinity` or `NaN`.
+ *
+ * @example Where a pool's bytes go
+ * ```ts
+ * import { analyzeTrace, parseTrace } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * const a = analyzeTrace(await parseTrace("a 0 13\na 1 13\nf 0\n"), { timing: false });
+ * assert.equal(a.peakLiveBytes, 26);
+ * assert.equal(a.peakBytesUsed, 2 * 24); // each 13-byte request takes a 24-byte block
+ * assert.equal(a.poolSize, a.metadataBytes + a.peakBytesUsed);
+ * ```
  */
 export interface TraceAnalysis {
   /** Operations analyzed: the trace's, or the first `limit` of them. */
@@ -119,8 +163,6 @@ export interface TraceAnalysis {
   times?: OperationTimes;
 }
 
-/** `AnalyzeTraceOptions.tolerance` by default. */
-export const DEFAULT_TOLERANCE = 0.001;
 /** `AnalyzeTraceOptions.headroom` by default. */
 const DEFAULT_HEADROOM = 2;
 /** Untimed replays for the mean; the fastest counts. */
@@ -198,7 +240,7 @@ export function analyzeTrace(
  */
 export function analyzeTrace(trace: Trace, options: AnalyzeTraceOptions): TraceAnalysis;
 export function analyzeTrace(trace: Trace, options: AnalyzeTraceOptions = {}): TraceAnalysis {
-  const { limit, tolerance = DEFAULT_TOLERANCE, headroom = DEFAULT_HEADROOM, onProgress } = options;
+  const { limit, tolerance, headroom = DEFAULT_HEADROOM, onProgress } = options;
   // Checked before the sizing search starts, which takes the other options' own checks.
   checkNumber(headroom, "headroom");
   checkCallback(onProgress, "onProgress");
@@ -211,7 +253,7 @@ export function analyzeTrace(trace: Trace, options: AnalyzeTraceOptions = {}): T
   let trials = 0;
   const sizing = minimumPoolSize(trace, {
     ...(limit === undefined ? {} : { limit }),
-    tolerance,
+    ...(tolerance === undefined ? {} : { tolerance }),
     onTrial: (poolSize, fits) =>
       onProgress?.({ phase: "sizing", trials: ++trials, poolSize, fits }),
   });

@@ -10,7 +10,20 @@ import type { AllocateOptions, Pool } from "./pool.ts";
 import { Size } from "./tlsf.ts";
 import { describe } from "./validate.ts";
 
-/** How `recordTrace` records. */
+/**
+ * How `recordTrace` records.
+ *
+ * @example A description for the trace's first line
+ * ```ts
+ * import { Pool, recordTrace } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = Pool.create(4096);
+ * const recorder = recordTrace(pool, { description: "level 1 loading" });
+ * await recorder.stop();
+ * assert.equal(recorder.toString(), "# level 1 loading\n");
+ * ```
+ */
 export interface RecordTraceOptions {
   /** The text of the trace's first line, a comment. Default: the pool's size. */
   description?: string;

@@ -59,6 +59,18 @@ export function wholeSizeFor(size: number): number {
   return Math.max(Size.MinBlock, Math.ceil((size + Size.BlockHeader) / Size.Align) * Size.Align);
 }
 
+/**
+ * The pool size with exactly `bytes` of room for blocks after its metadata,
+ * whose own size grows with the pool's.
+ */
+export function poolWithRoomFor(bytes: number): number {
+  let size = bytes + metadataBytes(rowsFor(bytes));
+  while (bytes + metadataBytes(rowsFor(size)) !== size) {
+    size = bytes + metadataBytes(rowsFor(size));
+  }
+  return size;
+}
+
 /** The smallest byte length a pool accepts: its metadata plus one smallest block. */
 export function smallestPoolBytes(): number {
   let n = Size.Align;

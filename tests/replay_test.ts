@@ -8,7 +8,8 @@ import {
   replayTrace,
 } from "../mod.ts";
 import { bisectPoolSize } from "../src/replay.ts";
-import { metadataBytes, rowsFor, Size } from "../src/tlsf.ts";
+import { Size } from "../src/tlsf.ts";
+import { poolWithRoomFor, wholeSizeFor } from "./_model.ts";
 
 const TRACES = new URL("../../shared/traces/", import.meta.url);
 const SMALLEST_TRACE = new URL("git-log-p.trace.gz", TRACES);
@@ -25,28 +26,6 @@ function isDirectory(url: URL): boolean {
 const tracesPresent = isDirectory(TRACES);
 if (!tracesPresent) {
   console.warn(`Skipping the real-trace test: the folder ${TRACES.pathname} is absent.`);
-}
-
-/** Whole bytes of the block that holds a request of `size` bytes. */
-function blockBytes(size: number): number {
-  return Math.max(
-    Size.MinBlock,
-    Math.ceil((size + Size.BlockHeader) / Size.Align) * Size.Align,
-  );
-}
-
-/**
- * The smallest pool with `bytes` of room for blocks: the blocks are carved
- * one after another from the top block, which must hold the last one, so
- * they need exactly `bytes` after the metadata, whose own size grows with
- * the pool's.
- */
-function poolFor(bytes: number): number {
-  let size = bytes + metadataBytes(rowsFor(bytes));
-  while (bytes + metadataBytes(rowsFor(size)) !== size) {
-    size = bytes + metadataBytes(rowsFor(size));
-  }
-  return size;
 }
 
 /** N blocks of `size` bytes allocated, then freed. */
@@ -121,7 +100,7 @@ Deno.test("replayTrace replays a trace through the raw interface", async (t) => 
 
   await t.step("it stops at the first allocation that finds no room", async () => {
     const trace = await parseTrace(fillThenEmpty(100, 100));
-    const pool = new Pool(new ArrayBuffer(poolFor(10 * blockBytes(100))));
+    const pool = new Pool(new ArrayBuffer(poolWithRoomFor(10 * wholeSizeFor(100))));
     const result = replayTrace(trace, pool);
     assert.equal(result.failedAt, 10);
     assert.equal(result.operations, 10);
@@ -182,26 +161,26 @@ Deno.test("minimumPoolSize finds the smallest pool that replays a trace", async 
 
   await t.step("searched to the byte, it is metadata plus every block, exactly", async () => {
     for (const { count, size } of cases) {
-      const expected = poolFor(count * blockBytes(size));
+      const expected = poolWithRoomFor(count * wholeSizeFor(size));
       const trace = await parseTrace(fillThenEmpty(count, size));
       const found = minimumPoolSize(trace, { tolerance: 0 });
       assert.equal(found.poolSize, expected, `${count} blocks of ${size}`);
       assert.ok(found.failedSize < expected);
       const smaller = new Pool(new ArrayBuffer(expected - Size.Align));
       assert.equal(replayTrace(trace, smaller).failedAt, count - 1);
-      assert.equal(found.peakBytesUsed, count * blockBytes(size));
-      assert.equal(found.metadataBytes, expected - count * blockBytes(size));
+      assert.equal(found.peakBytesUsed, count * wholeSizeFor(size));
+      assert.equal(found.metadataBytes, expected - count * wholeSizeFor(size));
       assert.equal(found.peakLiveBytes, count * size);
       assert.equal(found.peakLiveBlocks, count);
     }
   });
 
-  await t.step("with the default tolerance it is within 0.5% above the answer", async () => {
+  await t.step("with the default tolerance it is within 0.1% above the answer", async () => {
     for (const { count, size } of cases) {
-      const expected = poolFor(count * blockBytes(size));
+      const expected = poolWithRoomFor(count * wholeSizeFor(size));
       const found = minimumPoolSize(await parseTrace(fillThenEmpty(count, size)));
       assert.ok(
-        found.poolSize >= expected && found.poolSize <= expected * 1.005,
+        found.poolSize >= expected && found.poolSize <= expected * 1.001,
         `${count}×${size}`,
       );
       assert.ok(found.failedSize < expected);

@@ -8,22 +8,9 @@ import {
   Pool,
   replayTrace,
 } from "../mod.ts";
-import { metadataBytes, rowsFor, Size } from "../src/tlsf.ts";
+import { Size } from "../src/tlsf.ts";
+import { poolWithRoomFor, wholeSizeFor } from "./_model.ts";
 import { random } from "./_random.ts";
-
-/** Whole bytes of the block that holds a request of `size` bytes. */
-function blockBytes(size: number): number {
-  return Math.max(Size.MinBlock, Math.ceil((size + Size.BlockHeader) / Size.Align) * Size.Align);
-}
-
-/** The smallest pool with `bytes` of room for blocks after its metadata, which grows with it. */
-function poolFor(bytes: number): number {
-  let size = bytes + metadataBytes(rowsFor(bytes));
-  while (bytes + metadataBytes(rowsFor(size)) !== size) {
-    size = bytes + metadataBytes(rowsFor(size));
-  }
-  return size;
-}
 
 /** A trace of `count` operations with random sizes and lifetimes, the same for the same seed. */
 function randomTrace(seed: number, count: number): string {
@@ -63,8 +50,8 @@ Deno.test("analyzeTrace gives the exact figures of a hand-made trace", async (t)
   // external fragmentation 784 / 320 - 1 = 1.45, and 1.06666… × 2.45 = 2.61333….
   const trace = await parseTrace("# hand-made\na 0 100\na 1 100\nf 0\na 2 200\n");
   const analysis = analyzeTrace(trace, { tolerance: 0, timing: false });
-  const used = blockBytes(100) + blockBytes(200);
-  const pool = poolFor(2 * blockBytes(100) + blockBytes(200));
+  const used = wholeSizeFor(100) + wholeSizeFor(200);
+  const pool = poolWithRoomFor(2 * wholeSizeFor(100) + wholeSizeFor(200));
 
   await t.step("the peaks, the pool and its metadata are as worked out", () => {
     assert.equal(analysis.operations, 4);
@@ -72,7 +59,7 @@ Deno.test("analyzeTrace gives the exact figures of a hand-made trace", async (t)
     assert.equal(analysis.peakLiveBlocks, 2);
     assert.equal(analysis.peakBytesUsed, used);
     assert.equal(analysis.poolSize, pool);
-    assert.equal(analysis.metadataBytes, pool - 2 * blockBytes(100) - blockBytes(200));
+    assert.equal(analysis.metadataBytes, pool - 2 * wholeSizeFor(100) - wholeSizeFor(200));
     const smaller = new Pool(new ArrayBuffer(pool - Size.Align));
     assert.equal(replayTrace(trace, smaller).failedAt, 3);
   });

@@ -70,30 +70,11 @@ const fileStreamFits: Deno.FsFile["writable"] extends NonNullable<RecordTraceOpt
   ? true
   : never = true;
 
-/** A writable stream of bytes that keeps what it is given, as a file would. */
-function byteCollector(): {
-  stream: WritableStream<Uint8Array>;
-  chunks: unknown[];
-  closed: () => boolean;
-} {
-  const chunks: unknown[] = [];
+/** A writable stream that keeps the chunks it is given, as a file would, and knows if it was closed. */
+function collector<T>(): { stream: WritableStream<T>; chunks: T[]; closed: () => boolean } {
+  const chunks: T[] = [];
   let closed = false;
-  const stream = new WritableStream<Uint8Array>({
-    write(chunk) {
-      chunks.push(chunk);
-    },
-    close() {
-      closed = true;
-    },
-  });
-  return { stream, chunks, closed: () => closed };
-}
-
-/** A writable stream that keeps what it is given. */
-function collector(): { stream: WritableStream<string>; chunks: string[]; closed: () => boolean } {
-  const chunks: string[] = [];
-  let closed = false;
-  const stream = new WritableStream<string>({
+  const stream = new WritableStream<T>({
     write(chunk) {
       chunks.push(chunk);
     },
@@ -336,7 +317,7 @@ Deno.test("a recorder's wrappers belong to its pool alone, and only while it rec
 
   await t.step("a stream receives the same text, and is closed by stop()", async () => {
     const pool = Pool.create(POOL_BYTES);
-    const sink = collector();
+    const sink = collector<string>();
     const recorder = recordTrace(pool, { stream: sink.stream });
     randomWorkload(pool, 7);
     // Enough lines for several chunks.
@@ -352,7 +333,7 @@ Deno.test("a recorder's wrappers belong to its pool alone, and only while it rec
     async () => {
       assert.ok(fileStreamFits);
       const pool = Pool.create(POOL_BYTES);
-      const sink = byteCollector();
+      const sink = collector<Uint8Array>();
       const description = "naïve — 😀 trace";
       const recorder = recordTrace(pool, { description, byteStream: sink.stream });
       randomWorkload(pool, 8);
@@ -363,7 +344,7 @@ Deno.test("a recorder's wrappers belong to its pool alone, and only while it rec
       assert.ok(sink.chunks.length > 1);
       assert.ok(sink.chunks.every((chunk) => chunk instanceof Uint8Array));
       const bytes = new Uint8Array(
-        (sink.chunks as Uint8Array[]).flatMap((chunk) => [...chunk]),
+        sink.chunks.flatMap((chunk) => [...chunk]),
       );
       const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
       assert.equal(text, recorder.toString());
@@ -374,8 +355,8 @@ Deno.test("a recorder's wrappers belong to its pool alone, and only while it rec
 
   await t.step("stream and byteStream together are a TypeError, before anything", async () => {
     const pool = Pool.create(4096);
-    const text = collector();
-    const bytes = byteCollector();
+    const text = collector<string>();
+    const bytes = collector<Uint8Array>();
     assert.throws(
       () => recordTrace(pool, { stream: text.stream, byteStream: bytes.stream }),
       (e) => e instanceof TypeError && /not both/.test(e.message),
@@ -387,7 +368,7 @@ Deno.test("a recorder's wrappers belong to its pool alone, and only while it rec
     pool.alloc(8);
     await recorder.stop();
     assert.equal(
-      new TextDecoder().decode(bytes.chunks[0] as Uint8Array),
+      new TextDecoder().decode(bytes.chunks[0]),
       "# after\na 0 8\n",
     );
   });
@@ -409,27 +390,17 @@ Deno.test("a recorder's wrappers belong to its pool alone, and only while it rec
     },
   );
 
-  await t.step("a byte stream that fails makes stop() reject", async () => {
-    const pool = Pool.create(4096);
-    const broken = new WritableStream<Uint8Array>({
-      write() {
-        throw new Error("disk full");
-      },
-    });
-    const recorder = recordTrace(pool, { byteStream: broken });
-    pool.alloc(8);
-    await assert.rejects(recorder.stop(), /disk full/);
-  });
-
-  await t.step("a stream that fails makes stop() reject", async () => {
-    const pool = Pool.create(4096);
-    const broken = new WritableStream<string>({
-      write() {
-        throw new Error("disk full");
-      },
-    });
-    const recorder = recordTrace(pool, { stream: broken });
-    pool.alloc(8);
-    await assert.rejects(recorder.stop(), /disk full/);
+  await t.step("a stream or byte stream that fails makes stop() reject", async () => {
+    for (const option of ["stream", "byteStream"] as const) {
+      const pool = Pool.create(4096);
+      const broken = new WritableStream({
+        write() {
+          throw new Error("disk full");
+        },
+      });
+      const recorder = recordTrace(pool, { [option]: broken });
+      pool.alloc(8);
+      await assert.rejects(recorder.stop(), /disk full/, option);
+    }
   });
 });
