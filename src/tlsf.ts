@@ -1029,15 +1029,9 @@ export class Tlsf {
     const total = prevSize + room;
     const gap = align <= Size.Align ? 0 : this.gap(start, align);
     if (gap + need > total) return Value.Nil;
-    const next = b + old;
-    const isTop = next === u32[HeaderWord.Top];
-    if (!isTop && room > old) this.linked(next);
-    this.unlink(start, prevSize);
-    if (isTop) u32[HeaderWord.Top] = this.end;
-    else if (room > old) this.unlink(next, room - old);
-    // As in `growDown`: no old header left to pass for a live block. Move
-    // first: carving writes headers only outside the moved payload.
-    u32[(b + UsedField.Check) >>> 2] = Value.Nil;
+    const isTop = b + old === u32[HeaderWord.Top];
+    this.takeRoomAround(b, old, room, prevSize, isTop);
+    // Move first: carving writes headers only outside the moved payload.
     const block = start + gap;
     this.u8.copyWithin(block + Size.BlockHeader, b + Size.BlockHeader, b + old);
     this.carveAfter(gap, start, total, need, isTop);
@@ -1097,16 +1091,10 @@ export class Tlsf {
     const u32 = this.u32;
     const start = b - prevSize;
     const roomEnd = b + room;
-    if (!isTop && room > old) this.linked(b + old);
-    this.unlink(start, prevSize);
-    if (isTop) u32[HeaderWord.Top] = this.end;
-    else if (room > old) this.unlink(b + old, room - old);
+    this.takeRoomAround(b, old, room, prevSize, isTop);
     // A front too small to be a block is given to the block.
     const block = roomEnd - need - start < Size.MinBlock ? start : roomEnd - need;
-    // Unless the moved payload covers it, the old header would pass for a
-    // live block inside this one. Then move: the headers written below lie
-    // outside the moved payload.
-    u32[(b + UsedField.Check) >>> 2] = Value.Nil;
+    // The headers written below lie outside the moved payload.
     this.u8.copyWithin(block + Size.BlockHeader, b + Size.BlockHeader, b + old);
     if (block === start) {
       // The block before a free block is used.
@@ -1119,6 +1107,31 @@ export class Tlsf {
     else u32[roomEnd >>> 2]! &= ~Flag.PrevFree;
     this.account(roomEnd - block - old);
     return block;
+  }
+
+  /**
+   * Takes the free block of `prevSize` bytes before the used block at `b`
+   * (`old` bytes) out of the free space, with the free room after it (the
+   * top block if `isTop`; none if `room` is `old`), checking the second
+   * block's links before the first is unlinked, so that damage changes
+   * nothing. Clears `b`'s check word: the block is about to move down over
+   * that room, and unless its moved payload covers the old header, that
+   * header would pass for a live block inside it.
+   */
+  private takeRoomAround(
+    b: number,
+    old: number,
+    room: number,
+    prevSize: number,
+    isTop: boolean,
+  ): void {
+    const u32 = this.u32;
+    const next = b + old;
+    if (!isTop && room > old) this.linked(next);
+    this.unlink(b - prevSize, prevSize);
+    if (isTop) u32[HeaderWord.Top] = this.end;
+    else if (room > old) this.unlink(next, room - old);
+    u32[(b + UsedField.Check) >>> 2] = Value.Nil;
   }
 
   /** Adds `delta` bytes to the bytes in use, for resizes. */

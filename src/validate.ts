@@ -8,9 +8,7 @@
 
 /** Throws unless `value` is a safe integer >= 0. */
 export function checkCount(value: unknown, name: string): asserts value is number {
-  if (typeof value !== "number") {
-    throw new TypeError(`${name} must be a number, but got ${describe(value)}.`);
-  }
+  checkNumber(value, name);
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(
       `${name} must be a whole number from 0 to 2^53 - 1, but got ${value}.`,
@@ -34,9 +32,7 @@ export function checkCallback(value: unknown, name: string): void {
 
 /** Throws unless `value` is a power of two from 1 to 2^31. */
 export function checkAlign(value: unknown): asserts value is number {
-  if (typeof value !== "number") {
-    throw new TypeError(`align must be a number, but got ${describe(value)}.`);
-  }
+  checkNumber(value, "align");
   if (!(Number.isInteger(value) && value >= 1 && value <= 2 ** 31 && (value & (value - 1)) === 0)) {
     throw new RangeError(`align must be a power of two such as 8, 16 or 4096, but got ${value}.`);
   }
