@@ -21,6 +21,13 @@ import {
   UNTIMED_RUNS,
 } from "../src/trace_analysis.ts";
 import { MAX_POOL_BYTES, Size } from "../src/tlsf.ts";
+import {
+  FIT_POLICIES,
+  type FitPolicy,
+  hasAlignedRequests,
+  type ReferenceSize,
+  referenceSize,
+} from "./_reference_fits.ts";
 
 const ALIGN: number = Size.Align;
 
@@ -50,6 +57,10 @@ Options:
                     because MemPool's malloc and free walk its block lists, so
                     its replays slow down as the heap grows: a whole real
                     trace can take it hours
+  --fits            also size each trace with the classic fit policies (first
+                    fit, best fit, address-ordered best fit) simulated exactly
+                    with our block rules, and show their external
+                    fragmentation beside ours
   --tolerance F     sizing precision as a fraction (default ${DEFAULT_TOLERANCE})
   --help            show this text`;
 
@@ -81,6 +92,8 @@ interface TraceReport {
   peakLiveBlocks: number;
   ours: Figures;
   comparison?: PeerComparison;
+  /** With --fits: each policy's sizing; null for a trace with aligned requests, which they cannot replay. */
+  fits?: Record<FitPolicy, ReferenceSize> | null;
 }
 
 /** A one-line status on stderr, for terminals only, and only once work has gone on a while. */
@@ -206,9 +219,20 @@ async function measureThing(
   };
 }
 
+/** Each classic fit policy's smallest pool for `trace`, or null if it has aligned requests. */
+function measureFits(trace: Trace, tolerance: number): Record<FitPolicy, ReferenceSize> | null {
+  if (hasAlignedRequests(trace)) return null;
+  const fits = {} as Record<FitPolicy, ReferenceSize>;
+  for (const policy of FIT_POLICIES) {
+    progress.show(`${trace.name}: sizing for ${policy}`);
+    fits[policy] = referenceSize(trace, policy, { tolerance });
+  }
+  return fits;
+}
+
 async function report(
   path: string,
-  options: { peer: string | undefined; peerLimit: number; tolerance: number },
+  options: { peer: string | undefined; peerLimit: number; tolerance: number; fits: boolean },
 ): Promise<TraceReport> {
   const name = path.split("/").pop()!.replace(/\.trace(\.gz)?$/, "");
   progress.start();
@@ -234,6 +258,7 @@ async function report(
       speedup: theirs.times.meanNs / oursHere.times.meanNs,
     };
   }
+  if (options.fits) result.fits = measureFits(trace, options.tolerance);
   progress.clear();
   return result;
 }
@@ -316,6 +341,7 @@ function printTables(reports: TraceReport[], tolerance: number): void {
       ...figureCells(r.ours),
     ]),
   ]));
+  printFits(reports);
   const compared = reports.filter((r) => r.comparison !== undefined);
   if (compared.length === 0) return;
   console.log(
@@ -332,6 +358,33 @@ function printTables(reports: TraceReport[], tolerance: number): void {
     rows.push([r.trace, ops, "@mm/alloc", ...figureCells(c.ours), `${count(c.speedup)}x`]);
     rows.push(["", "", PEER_NAMES[c.peer] ?? c.peer, ...figureCells(c.theirs), ""]);
   }
+  console.log(table(rows));
+}
+
+/** With --fits: external fragmentation, ours and each policy's, and the mean over the traces they all replay. */
+function printFits(reports: TraceReport[]): void {
+  const sized = reports.filter((r) => r.fits !== undefined);
+  if (sized.length === 0) return;
+  console.log(
+    `\nExternal fragmentation beside the classic fit policies, simulated exactly with our ` +
+      `block rules (header, alignment, smallest block, no metadata) and C's realloc:\n`,
+  );
+  const rows = [["trace", "@mm/alloc", ...FIT_POLICIES]];
+  const sums = new Array<number>(FIT_POLICIES.length + 1).fill(0);
+  let both = 0;
+  for (const r of sized) {
+    const fits = r.fits;
+    const figures = [
+      r.ours.externalFragmentation,
+      ...FIT_POLICIES.map((p) => fits ? fits[p].externalFragmentation : NaN),
+    ];
+    if (fits) {
+      both++;
+      figures.forEach((f, i) => sums[i]! += f);
+    }
+    rows.push([r.trace, ...figures.map((f) => Number.isNaN(f) ? "aligned" : percent(f))]);
+  }
+  if (both > 1) rows.push([`mean of ${both}`, ...sums.map((sum) => percent(sum / both))]);
   console.log(table(rows));
 }
 
@@ -377,6 +430,7 @@ async function main(): Promise<void> {
         peer: { type: "string" },
         "peer-limit": { type: "string" },
         tolerance: { type: "string" },
+        fits: { type: "boolean" },
         help: { type: "boolean" },
       },
     });
@@ -397,7 +451,9 @@ async function main(): Promise<void> {
   const reports: TraceReport[] = [];
   for (const path of positionals) {
     try {
-      reports.push(await report(path, { peer: values.peer, peerLimit, tolerance }));
+      reports.push(
+        await report(path, { peer: values.peer, peerLimit, tolerance, fits: values.fits ?? false }),
+      );
     } catch (error) {
       progress.clear();
       console.error(error instanceof Error ? error.message : String(error));

@@ -10,23 +10,7 @@ import {
 import { bisectPoolSize } from "../src/replay.ts";
 import { Size } from "../src/tlsf.ts";
 import { poolWithRoomFor, wholeSizeFor } from "./_model.ts";
-
-const TRACES = new URL("../../shared/traces/", import.meta.url);
-const SMALLEST_TRACE = new URL("git-log-p.trace.gz", TRACES);
-
-function isDirectory(url: URL): boolean {
-  try {
-    return Deno.statSync(url).isDirectory;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-const tracesPresent = isDirectory(TRACES);
-if (!tracesPresent) {
-  console.warn(`Skipping the real-trace test: the folder ${TRACES.pathname} is absent.`);
-}
+import { SMALLEST_TRACE, tracesPresent } from "./_traces.ts";
 
 /** N blocks of `size` bytes allocated, then freed. */
 function fillThenEmpty(count: number, size: number): string {
