@@ -7,7 +7,7 @@
 
 import { bisectPoolSize, type PoolSizeOptions } from "../src/replay.ts";
 import { OP_ALLOC, OP_FREE, type Trace } from "../src/trace_format.ts";
-import { Size } from "../src/tlsf.ts";
+import { blockSizeFor, Size } from "../src/tlsf.ts";
 
 /**
  * Where a request goes:
@@ -41,9 +41,9 @@ const MIN_UNITS = Size.MinBlock / Size.Align;
 /** "No block" in the free lists. */
 const NIL = -1;
 
-/** Units of the block for a request of `bytes`, by the rules of `Tlsf`: header, alignment, minimum. */
+/** Units of the block `Tlsf` makes for a request of `bytes`. */
 export function blockUnits(bytes: number): number {
-  return Math.max(MIN_UNITS, Math.ceil((bytes + Size.BlockHeader) / UNIT));
+  return blockSizeFor(bytes) / UNIT;
 }
 
 /**

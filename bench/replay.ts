@@ -371,20 +371,19 @@ function printFits(reports: TraceReport[]): void {
   );
   const rows = [["trace", "@mm/alloc", ...FIT_POLICIES]];
   const sums = new Array<number>(FIT_POLICIES.length + 1).fill(0);
-  let both = 0;
+  let all = 0;
   for (const r of sized) {
-    const fits = r.fits;
-    const figures = [
-      r.ours.externalFragmentation,
-      ...FIT_POLICIES.map((p) => fits ? fits[p].externalFragmentation : NaN),
-    ];
-    if (fits) {
-      both++;
-      figures.forEach((f, i) => sums[i]! += f);
+    const ours = r.ours.externalFragmentation;
+    if (!r.fits) {
+      rows.push([r.trace, percent(ours), ...FIT_POLICIES.map(() => "aligned")]);
+      continue;
     }
-    rows.push([r.trace, ...figures.map((f) => Number.isNaN(f) ? "aligned" : percent(f))]);
+    const figures = [ours, ...FIT_POLICIES.map((p) => r.fits![p].externalFragmentation)];
+    figures.forEach((f, i) => sums[i]! += f);
+    all++;
+    rows.push([r.trace, ...figures.map(percent)]);
   }
-  if (both > 1) rows.push([`mean of ${both}`, ...sums.map((sum) => percent(sum / both))]);
+  if (all > 1) rows.push([`mean of ${all}`, ...sums.map((sum) => percent(sum / all))]);
   console.log(table(rows));
 }
 

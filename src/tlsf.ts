@@ -292,7 +292,7 @@ function sizeOf(header: number): number {
 }
 
 /** Whole size of a block that holds `size` payload bytes (size below 2^32 - 12). */
-function blockSizeFor(size: number): number {
+export function blockSizeFor(size: number): number {
   return size <= Size.MinPayload
     ? Size.MinBlock
     : ((size + Size.BlockHeader + Size.Align - 1) >>> Size.AlignLog2) * Size.Align;
