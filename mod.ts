@@ -18,34 +18,13 @@
  * @module
  */
 
-export { Block, type TypedArrayConstructor } from "./src/block.ts";
-export { PoolError, type PoolErrorCode } from "./src/errors.ts";
-export { heapMap, type HeapMapOptions } from "./src/heap_map.ts";
-export { type AllocateOptions, type BlockInfo, Pool, type PoolOptions } from "./src/pool.ts";
-export type { PoolStats } from "./src/stats.ts";
-export {
-  minimumPoolSize,
-  type PoolSize,
-  type PoolSizeOptions,
-  type ReplayOptions,
-  type ReplayResult,
-  replayTrace,
-} from "./src/replay.ts";
-export {
-  type AnalysisProgress,
-  analyzeTrace,
-  type AnalyzeTraceOptions,
-  type OperationTimes,
-  type TraceAnalysis,
-} from "./src/trace_analysis.ts";
-export {
-  parseTrace,
-  type ParseTraceOptions,
-  type Trace,
-  TraceError,
-  type TraceInput,
-} from "./src/trace_format.ts";
-export { recordTrace, type RecordTraceOptions, type TraceRecorder } from "./src/trace_recorder.ts";
+import "./src/debug/debug_mode.ts";
+
+export { Block, type TypedArrayConstructor } from "./src/api/block.ts";
+export { PoolError, type PoolErrorCode } from "./src/common/errors.ts";
+export { heapMap, type HeapMapOptions } from "./src/api/heap_map.ts";
+export { type AllocateOptions, type BlockInfo, Pool, type PoolOptions } from "./src/api/pool.ts";
+export type { PoolStats } from "./src/engine/stats.ts";
 export {
   allocate,
   bytesFree,
@@ -53,4 +32,4 @@ export {
   deallocate,
   initPool,
   largestFreeBlock,
-} from "./src/default_pool.ts";
+} from "./src/api/default_pool.ts";

@@ -1,9 +1,9 @@
 // What the always-on integrity checks cost: raw churn through the library as
 // it ships, and through a copy of it built without the checks (Build.Checks
-// = 0 in src/tlsf.ts), in the same run. Both are copies of src/, so neither
+// = 0 in src/engine/tlsf.ts), in the same run. Both are copies of src/, so neither
 // shares the other's compiled code.
 
-import { libraryCopy } from "./_unchecked.ts";
+import { libraryCopy } from "../tools/library_copy.ts";
 import { poolBytesFor } from "./_peers.ts";
 import { churnSequence, LIVE_COUNTS, preChurnSteps, STEP_MASK } from "./_workload.ts";
 

@@ -8,7 +8,9 @@
  * @module
  */
 
-import { analyzeTrace, parseTrace, Pool, recordTrace, replayTrace } from "../mod.ts";
+import { Pool } from "../mod.ts";
+
+import { analyzeTrace, parseTrace, recordTrace, replayTrace } from "../trace.ts";
 
 /** Frames the simulation runs. */
 const FRAMES = 600;

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import type { Block, Pool, PoolStats } from "../mod.ts";
-import { metadataBytes, rowsFor, Size } from "../src/tlsf.ts";
+import { metadataBytes, rowsFor, Size } from "../src/engine/tlsf.ts";
 
 /** The byte a block filled with `seed` holds at payload index `i`; varies with `i` so a shifted copy shows. */
 export function patternByte(seed: number, i: number): number {

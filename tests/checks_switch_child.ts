@@ -2,7 +2,7 @@
 // offset through a copy of the library with the integrity checks on, and
 // through one with them off, and prints how each call ended.
 
-import { libraryCopy } from "../bench/_unchecked.ts";
+import { libraryCopy } from "../tools/library_copy.ts";
 
 for (const checks of [true, false]) {
   const { Pool } = await libraryCopy(checks);

@@ -13,7 +13,7 @@ import {
   Pool,
   PoolError,
 } from "../mod.ts";
-import { Size } from "../src/tlsf.ts";
+import { Size } from "../src/engine/tlsf.ts";
 import { smallestPoolBytes, walk } from "./_model.ts";
 
 const noPool = (e: unknown) => e instanceof PoolError && e.code === "no-pool";

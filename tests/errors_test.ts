@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Block, Pool, PoolError, type PoolErrorCode } from "../mod.ts";
-import { Size } from "../src/tlsf.ts";
+import { Size } from "../src/engine/tlsf.ts";
 import { smallestPoolBytes, snapshot } from "./_model.ts";
 
 const BAD_SIZES: [unknown, ErrorConstructor][] = [

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fuzz, type FuzzFailure } from "../bench/_fuzz_engine.ts";
+import { fuzz, type FuzzFailure } from "../tools/_fuzz_engine.ts";
 import { Pool } from "../mod.ts";
 
 const SEEDS = [1, 2, 3];
@@ -98,7 +98,7 @@ Deno.test("the misuse fuzzer catches an allocator that misbehaves", async (t) =>
 });
 
 Deno.test("the fuzz command takes its options after the `--` that deno task passes on", async () => {
-  const script = new URL("../bench/fuzz.ts", import.meta.url);
+  const script = new URL("../tools/fuzz.ts", import.meta.url);
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", script.href, "--", "--steps", "50", "--seed", "4"],
     stdout: "piped",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Pool, PoolError } from "../mod.ts";
-import { FreeField, HeaderWord, Size, Value } from "../src/tlsf.ts";
+import { FreeField, HeaderWord, Size, Value } from "../src/engine/tlsf.ts";
 
 /** The offset of the block whose payload is at `payload`. */
 function blockOf(payload: number): number {

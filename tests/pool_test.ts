@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Block, Pool, PoolError } from "../mod.ts";
-import { Flag, HeaderWord, Size, Value } from "../src/tlsf.ts";
+import { Flag, HeaderWord, Size, Value } from "../src/engine/tlsf.ts";
 import {
   assertBlock,
   fillBlock,

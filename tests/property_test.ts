@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Pool } from "../mod.ts";
-import { Size } from "../src/tlsf.ts";
+import { Size } from "../src/engine/tlsf.ts";
 import { assertPattern, type Entry, fillPattern, Model, walk, wholeSizeFor } from "./_model.ts";
 
 type Op =

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { minimumPoolSize, parseTrace } from "../mod.ts";
+import { minimumPoolSize, parseTrace } from "../trace.ts";
 import {
   blockUnits,
   FIT_POLICIES,
@@ -8,8 +8,8 @@ import {
   hasAlignedRequests,
   referenceSize,
   replayFits,
-} from "../bench/_reference_fits.ts";
-import { Size } from "../src/tlsf.ts";
+} from "../tools/_reference_fits.ts";
+import { Size } from "../src/engine/tlsf.ts";
 import { random } from "./_random.ts";
 import { SMALLEST_TRACE, tracesPresent } from "./_traces.ts";
 
@@ -271,7 +271,7 @@ Deno.test({
   name: "the replay tool's --fits shows each policy's fragmentation beside ours",
   ignore: !tracesPresent,
   async fn() {
-    const script = new URL("../bench/replay.ts", import.meta.url);
+    const script = new URL("../tools/replay.ts", import.meta.url);
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-read", script.href, "--", "--fits", SMALLEST_TRACE.pathname],
       stdout: "piped",

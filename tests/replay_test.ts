@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
+import { Pool } from "../mod.ts";
 import {
   minimumPoolSize,
   parseTrace,
-  Pool,
   type PoolSizeOptions,
   type ReplayOptions,
   replayTrace,
-} from "../mod.ts";
-import { bisectPoolSize } from "../src/replay.ts";
-import { Size } from "../src/tlsf.ts";
+} from "../trace.ts";
+import { bisectPoolSize } from "../src/trace/replay.ts";
+import { Size } from "../src/engine/tlsf.ts";
 import { poolWithRoomFor, wholeSizeFor } from "./_model.ts";
 import { SMALLEST_TRACE, tracesPresent } from "./_traces.ts";
 

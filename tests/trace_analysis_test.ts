@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
+import { Pool } from "../mod.ts";
 import {
   type AnalysisProgress,
   analyzeTrace,
   type AnalyzeTraceOptions,
   minimumPoolSize,
   parseTrace,
-  Pool,
   replayTrace,
-} from "../mod.ts";
-import { Size } from "../src/tlsf.ts";
+} from "../trace.ts";
+import { Size } from "../src/engine/tlsf.ts";
 import { poolWithRoomFor, wholeSizeFor } from "./_model.ts";
 import { random } from "./_random.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseTrace, type Trace, TraceError } from "../mod.ts";
+import { parseTrace, type Trace, TraceError } from "../trace.ts";
 
 const SAMPLE = [
   "# sample: every kind of line",

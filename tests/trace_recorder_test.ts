@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import { random } from "./_random.ts";
-import {
-  allocate,
-  type Block,
-  deallocate,
-  initPool,
-  parseTrace,
-  Pool,
-  PoolError,
-  recordTrace,
-  type RecordTraceOptions,
-  replayTrace,
-} from "../mod.ts";
+import { allocate, type Block, deallocate, initPool, Pool, PoolError } from "../mod.ts";
+import { parseTrace, recordTrace, type RecordTraceOptions, replayTrace } from "../trace.ts";
 
 const POOL_BYTES = 1 << 20;
 /** Few enough live blocks, small enough, that the pool never runs out. */
@@ -227,9 +217,8 @@ Deno.test("a recorder's wrappers belong to its pool alone, and only while it rec
   await t.step("after stop() the pool has the hidden class of a pool never recorded", async () => {
     // V8's own answer, from a child run with its test intrinsics enabled.
     const code = `
-      import { Pool, recordTrace } from ${
-      JSON.stringify(new URL("../mod.ts", import.meta.url).href)
-    };
+      import { Pool } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+      import { recordTrace } from ${JSON.stringify(new URL("../trace.ts", import.meta.url).href)};
       const haveSameMap = new Function("a", "b", "return %HaveSameMap(a, b)");
       const hasFastProperties = new Function("a", "return %HasFastProperties(a)");
       const pool = Pool.create(4096);

@@ -1,9 +1,9 @@
-// The @thi.ng/malloc peer for bench/replay.ts: a trace replayed through its
+// The @thi.ng/malloc peer for tools/replay.ts: a trace replayed through its
 // MemPool, with the same figures our pool gets.
 
 import { MemPool } from "@thi.ng/malloc";
-import { bisectPoolSize, type PoolSize, type PoolSizeOptions } from "../src/replay.ts";
-import { OP_ALLOC, OP_FREE, type Trace } from "../src/trace_format.ts";
+import { bisectPoolSize, type PoolSize, type PoolSizeOptions } from "../src/trace/replay.ts";
+import { OP_ALLOC, OP_FREE, type Trace } from "../src/trace/format.ts";
 
 /** MemPool's block header, a size word and a next-block word in front of each payload. */
 const THING_HEADER = 8;

@@ -5,9 +5,9 @@
 // (a segment tree), not constant-time: these are measurements, not
 // allocators.
 
-import { bisectPoolSize, type PoolSizeOptions } from "../src/replay.ts";
-import { OP_ALLOC, OP_FREE, type Trace } from "../src/trace_format.ts";
-import { blockSizeFor, Size } from "../src/tlsf.ts";
+import { bisectPoolSize, type PoolSizeOptions } from "../src/trace/replay.ts";
+import { OP_ALLOC, OP_FREE, type Trace } from "../src/trace/format.ts";
+import { blockSizeFor, Size } from "../src/engine/tlsf.ts";
 
 /**
  * Where a request goes:

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { PoolError } from "./errors.ts";
-import { describe } from "./validate.ts";
+import { PoolError } from "../common/errors.ts";
+import { describe } from "../common/validate.ts";
 import type { Pool } from "./pool.ts";
 
 /**

@@ -5,11 +5,11 @@
  */
 
 import { Block, createBlock, moveBlock, retireBlock } from "./block.ts";
-import { checkPool } from "./check.ts";
-import { installDebug } from "./debug.ts";
-import { PoolError } from "./errors.ts";
+import { checkPool } from "../engine/check.ts";
+import { PoolError } from "../common/errors.ts";
+import { installDebugLayer } from "./layer.ts";
 import { refusalError } from "./refusal.ts";
-import { type PoolStats, readStats } from "./stats.ts";
+import { type PoolStats, readStats } from "../engine/stats.ts";
 import {
   Flag,
   HeaderWord,
@@ -19,8 +19,8 @@ import {
   Size,
   Status,
   Tlsf,
-} from "./tlsf.ts";
-import { checkAlign, checkCount, describe } from "./validate.ts";
+} from "../engine/tlsf.ts";
+import { checkAlign, checkCount, describe } from "../common/validate.ts";
 
 /** Where in the buffer the pool lives; by default, all of it. */
 export interface PoolOptions {
@@ -145,7 +145,7 @@ export class Pool {
     }
     this.#buffer = buffer;
     this.#tlsf = new Tlsf(buffer, start, size, rows);
-    if (options.debug === true) installDebug(this, this.#tlsf);
+    if (options.debug === true) installDebugLayer(this, this.#tlsf);
   }
 
   /**

@@ -3,7 +3,7 @@
 // the allocator's allowed reactions (success, PoolError, argument errors)
 // from failures (other exceptions, hangs, overlapping or out-of-range
 // payloads, damage outside the pool, a sound pool that no longer checks).
-// `bench/fuzz.ts` is its command line; `tests/fuzz_test.ts` runs it briefly.
+// `tools/fuzz.ts` is its command line; `tests/fuzz_test.ts` runs it briefly.
 
 import {
   Block,
@@ -13,7 +13,7 @@ import {
   type PoolErrorCode,
   type PoolStats,
 } from "../mod.ts";
-import { Flag, FreeField, Size } from "../src/tlsf.ts";
+import { Flag, FreeField, Size } from "../src/engine/tlsf.ts";
 
 // ── seeded random numbers ──────────────────────────────────────────────────
 

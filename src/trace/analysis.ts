@@ -6,18 +6,18 @@
  * @module
  */
 
-import { Pool } from "./pool.ts";
+import { Pool } from "../api/pool.ts";
 import { minimumPoolSize, replayTrace } from "./replay.ts";
-import { MAX_POOL_BYTES, Size } from "./tlsf.ts";
-import type { Trace } from "./trace_format.ts";
-import { checkCallback, checkNumber, describe } from "./validate.ts";
+import { MAX_POOL_BYTES, Size } from "../engine/tlsf.ts";
+import type { Trace } from "./format.ts";
+import { checkCallback, checkNumber, describe } from "../common/validate.ts";
 
 /**
  * What `analyzeTrace` is doing, as its `onProgress` callback hears it.
  *
  * @example Sizing trials come first, then the timing replays
  * ```ts
- * import { type AnalysisProgress, analyzeTrace, parseTrace } from "@mm/alloc";
+ * import { type AnalysisProgress, analyzeTrace, parseTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * const heard: AnalysisProgress[] = [];
@@ -51,7 +51,7 @@ export type AnalysisProgress =
  *
  * @example The memory figures of a trace's first two operations, to the byte
  * ```ts
- * import { analyzeTrace, parseTrace } from "@mm/alloc";
+ * import { analyzeTrace, parseTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * const trace = await parseTrace("a 0 100\na 1 100\nf 0\nf 1\n");
@@ -83,7 +83,7 @@ export interface AnalyzeTraceOptions {
  *
  * @example The slowest operations, in a pool three times the smallest
  * ```ts
- * import { analyzeTrace, parseTrace } from "@mm/alloc";
+ * import { analyzeTrace, parseTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * const { poolSize, times } = analyzeTrace(await parseTrace("a 0 64\nf 0\n"), { headroom: 3 });
@@ -127,7 +127,7 @@ export interface OperationTimes {
  *
  * @example Where a pool's bytes go
  * ```ts
- * import { analyzeTrace, parseTrace } from "@mm/alloc";
+ * import { analyzeTrace, parseTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * const a = analyzeTrace(await parseTrace("a 0 13\na 1 13\nf 0\n"), { timing: false });
@@ -198,7 +198,7 @@ const PS_PER_NS = 1000;
  *
  * @example Memory and time
  * ```ts
- * import { analyzeTrace, parseTrace } from "@mm/alloc";
+ * import { analyzeTrace, parseTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * const trace = await parseTrace("a 0 100\na 1 40\nr 0 0 300\nf 1\nf 0\n");
@@ -225,7 +225,7 @@ export function analyzeTrace(
  *
  * @example The memory figures alone
  * ```ts
- * import { analyzeTrace, parseTrace } from "@mm/alloc";
+ * import { analyzeTrace, parseTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * // Block 2 does not fit in the hole block 0 leaves, so it goes after block 1.

@@ -1,11 +1,13 @@
 // A copy of the library built with `Build.Checks = 0`, so that a bench can
 // measure what the integrity checks cost against the same code without them.
 
-/** The one line of src/tlsf.ts that switches the checks on. */
+/** The file, relative to src/, whose one line switches the checks on. */
+const SWITCH_FILE = "engine/tlsf.ts";
+/** That line. */
 const SWITCH = /^(\s*)Checks = 1,$/m;
 
 /** A churn step factory, written as plain JavaScript next to each copy it drives. */
-const CHURN_JS = `import { Pool } from "./pool.ts";
+const CHURN_JS = `import { Pool } from "./api/pool.ts";
 
 export function churn(bytes, initialSizes, slots, sizes, warmSteps, stepMask) {
   const pool = new Pool(new ArrayBuffer(bytes));
@@ -42,24 +44,38 @@ export interface LibraryCopy {
 }
 
 /**
- * Copies src/ into a new temporary directory, with the integrity checks on
- * or off, and imports it. Each copy is a separate module graph.
+ * Copies src/ (every folder of it) into a new temporary directory, with the
+ * integrity checks on or off, and imports it. Each copy is a separate module
+ * graph.
  */
 export async function libraryCopy(checks: boolean): Promise<LibraryCopy> {
   const src = new URL("../src/", import.meta.url);
   const dir = await Deno.makeTempDir({ prefix: `mm-alloc-checks-${checks ? "on" : "off"}-` });
-  for await (const entry of Deno.readDir(src)) {
-    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
-    let text = await Deno.readTextFile(new URL(entry.name, src));
-    if (entry.name === "tlsf.ts") {
-      if (!SWITCH.test(text)) throw new Error("src/tlsf.ts has no `Checks = 1,` line to switch.");
-      if (!checks) text = text.replace(SWITCH, "$1Checks = 0,");
+  let switched = false;
+  const copy = async (from: URL, to: string, path: string): Promise<void> => {
+    for await (const entry of Deno.readDir(from)) {
+      if (entry.isDirectory) {
+        await Deno.mkdir(`${to}/${entry.name}`);
+        await copy(new URL(`${entry.name}/`, from), `${to}/${entry.name}`, `${path}${entry.name}/`);
+        continue;
+      }
+      if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+      let text = await Deno.readTextFile(new URL(entry.name, from));
+      if (`${path}${entry.name}` === SWITCH_FILE) {
+        if (!SWITCH.test(text)) {
+          throw new Error(`src/${SWITCH_FILE} has no \`Checks = 1,\` line to switch.`);
+        }
+        if (!checks) text = text.replace(SWITCH, "$1Checks = 0,");
+        switched = true;
+      }
+      await Deno.writeTextFile(`${to}/${entry.name}`, text);
     }
-    await Deno.writeTextFile(`${dir}/${entry.name}`, text);
-  }
+  };
+  await copy(src, dir, "");
+  if (!switched) throw new Error(`src/${SWITCH_FILE} is missing: the checks cannot be switched.`);
   await Deno.writeTextFile(`${dir}/churn.js`, CHURN_JS);
   const base = new URL(`file://${dir}/`);
-  const { Pool } = await import(new URL("pool.ts", base).href);
+  const { Pool } = await import(new URL("api/pool.ts", base).href);
   const { churn } = await import(new URL("churn.js", base).href);
   // Loaded whole, so the files are no longer needed.
   await Deno.remove(dir, { recursive: true });

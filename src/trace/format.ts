@@ -21,7 +21,7 @@
  * @module
  */
 
-import { MAX_POOL_BYTES, Size } from "./tlsf.ts";
+import { MAX_POOL_BYTES, Size } from "../engine/tlsf.ts";
 
 /** An allocation trace, parsed: one entry per operation in each column. */
 export interface Trace {
@@ -60,7 +60,7 @@ export type TraceInput = string | ArrayBuffer | ArrayBufferView | ReadableStream
  *
  * @example Finding the bad line
  * ```ts
- * import { parseTrace, TraceError } from "@mm/alloc";
+ * import { parseTrace, TraceError } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * await assert.rejects(
@@ -489,7 +489,7 @@ async function pushStream(
  *
  * @example
  * ```ts
- * import { parseTrace, TraceError } from "@mm/alloc";
+ * import { parseTrace, TraceError } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * const trace = await parseTrace("# demo\na 0 100\na 1 24 64\nr 0 0 200\nr 1 1 40 8\nf 1\n");

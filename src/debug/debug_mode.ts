@@ -3,10 +3,11 @@
  * payload, a quarantine of poisoned freed blocks, and the allocation site of
  * every live block.
  *
- * Like `recordTrace`, it puts its wrappers on an object of their own and
- * makes that the one pool's prototype, in front of the class's, so a pool
- * made without it runs the class's code alone, and a recorder started
- * later sits in front of the wrappers and sees what they see. The wrappers
+ * It is a layer (see `src/api/layer.ts`): its wrappers go in front of the
+ * one pool's prototype, so a pool made without it runs the class's code
+ * alone, and a recorder started later sits in front of the wrappers and
+ * sees what they see. It registers its installer with the `Pool`
+ * constructor when this module loads. The wrappers
  * ask the engine for a few bytes more than each request and fill the rest
  * of the block with a guard pattern; a freed block is filled with a poison
  * pattern and held back, still used in the engine's eyes, until the
@@ -17,12 +18,13 @@
  * @module
  */
 
-import { Block, moveBlock, retireBlock } from "./block.ts";
-import { PoolError } from "./errors.ts";
-import type { AllocateOptions, Pool } from "./pool.ts";
-import { refusalError } from "./refusal.ts";
-import { Size, Status, type Tlsf } from "./tlsf.ts";
-import { checkAlign, checkCount } from "./validate.ts";
+import { Block, moveBlock, retireBlock } from "../api/block.ts";
+import { PoolError } from "../common/errors.ts";
+import type { AllocateOptions, Pool } from "../api/pool.ts";
+import { type LayerMethods, pushLayer, registerDebugLayer } from "../api/layer.ts";
+import { refusalError } from "../api/refusal.ts";
+import { Size, Status, type Tlsf } from "../engine/tlsf.ts";
+import { checkAlign, checkCount } from "../common/validate.ts";
 
 /** Debug mode's patterns and sizes. */
 const enum Debug {
@@ -58,23 +60,8 @@ interface Freed {
   freed: Site;
 }
 
-/** The methods debug mode stands in for. */
-type Debugged = Pick<
-  Pool,
-  | "allocate"
-  | "deallocate"
-  | "resize"
-  | "realloc"
-  | "alloc"
-  | "free"
-  | "sizeOf"
-  | "largestFreeBlock"
-  | "check"
-  | "leaks"
->;
-
-/** Frames from this directory are the allocator's own, and are left out of stacks. */
-const OWN_FRAMES = new URL(".", import.meta.url).href;
+/** Frames from src/ are the allocator's own, and are left out of stacks. */
+const OWN_FRAMES = new URL("..", import.meta.url).href;
 
 /** A site's stack, without the allocator's frames: one `at ...` per line. */
 function stackOf(site: Site): string {
@@ -99,7 +86,7 @@ function hex(byte: number): string {
  * Installs debug mode on `pool`, whose engine is `tlsf`; the pool's
  * constructor calls it for `{ debug: true }`, before any block exists.
  */
-export function installDebug(pool: Pool, tlsf: Tlsf): void {
+function installDebug(pool: Pool, tlsf: Tlsf): void {
   const proto = Object.getPrototypeOf(pool) as Pool;
   const { u8, base } = tlsf;
   const live = new Map<number, Live>();
@@ -235,7 +222,7 @@ export function installDebug(pool: Pool, tlsf: Tlsf): void {
   const isOwnLive = (block: Block): boolean =>
     block instanceof Block && block.pool === pool && block.live;
 
-  const wrappers: Debugged = {
+  const wrappers: Required<LayerMethods> = {
     allocate(size: number, options?: AllocateOptions): Block | null {
       checkCount(size, "size");
       const align = options?.align;
@@ -329,6 +316,7 @@ export function installDebug(pool: Pool, tlsf: Tlsf): void {
         .sort((a, b) => b.size - a.size || a.offset - b.offset);
     },
   };
-  // A prototype rather than own properties, which would hide a recorder's prototype layer.
-  Object.setPrototypeOf(pool, Object.create(proto, Object.getOwnPropertyDescriptors(wrappers)));
+  pushLayer(pool, wrappers);
 }
+
+registerDebugLayer(installDebug);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { parseArgs } from "node:util";
 import { cliArgs } from "./_cli_args.ts";
 import { type Block, Pool, type PoolStats } from "../mod.ts";
-import { Size } from "../src/tlsf.ts";
+import { Size } from "../src/engine/tlsf.ts";
 import { Rng } from "./_fuzz_engine.ts";
 
 const DEFAULT_OPS = 10_000_000;

@@ -11,16 +11,16 @@ import {
   parseTrace,
   type Trace,
   type TraceAnalysis,
-} from "@mm/alloc";
-import { DEFAULT_TOLERANCE } from "../src/replay.ts";
+} from "@mm/alloc/trace";
+import { DEFAULT_TOLERANCE } from "../src/trace/replay.ts";
 import {
   memorySplit,
   TIMED_RUNS,
   timeOperations,
   TIMER_SAMPLES,
   UNTIMED_RUNS,
-} from "../src/trace_analysis.ts";
-import { MAX_POOL_BYTES, Size } from "../src/tlsf.ts";
+} from "../src/trace/analysis.ts";
+import { MAX_POOL_BYTES, Size } from "../src/engine/tlsf.ts";
 import {
   FIT_POLICIES,
   type FitPolicy,

@@ -5,7 +5,7 @@
  */
 
 import type { Block } from "./block.ts";
-import { PoolError } from "./errors.ts";
+import { PoolError } from "../common/errors.ts";
 import { type AllocateOptions, Pool } from "./pool.ts";
 
 let current: Pool | undefined;

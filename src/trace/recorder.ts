@@ -5,17 +5,19 @@
  * @module
  */
 
-import type { Block } from "./block.ts";
-import type { AllocateOptions, Pool } from "./pool.ts";
-import { Size } from "./tlsf.ts";
-import { describe } from "./validate.ts";
+import type { Block } from "../api/block.ts";
+import { pushLayer } from "../api/layer.ts";
+import type { AllocateOptions, Pool } from "../api/pool.ts";
+import { Size } from "../engine/tlsf.ts";
+import { describe } from "../common/validate.ts";
 
 /**
  * How `recordTrace` records.
  *
  * @example A description for the trace's first line
  * ```ts
- * import { Pool, recordTrace } from "@mm/alloc";
+ * import { Pool } from "@mm/alloc";
+ * import { recordTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * const pool = Pool.create(4096);
@@ -92,7 +94,8 @@ function effectiveAlign(align: number | undefined): number {
  *
  * @example Recording, then replaying into a fresh pool
  * ```ts
- * import { parseTrace, Pool, recordTrace, replayTrace } from "@mm/alloc";
+ * import { Pool } from "@mm/alloc";
+ * import { parseTrace, recordTrace, replayTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * const pool = Pool.create(4096);
@@ -114,7 +117,8 @@ function effectiveAlign(align: number | undefined): number {
  *
  * @example Recording as bytes, as to a file
  * ```ts
- * import { Pool, recordTrace } from "@mm/alloc";
+ * import { Pool } from "@mm/alloc";
+ * import { recordTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * // To record to a file, pass its stream instead of this one:
@@ -221,7 +225,7 @@ export function recordTrace(pool: Pool, options: RecordTraceOptions = {}): Trace
   const description = options.description ?? `recorded from a ${pool.byteLength}-byte pool`;
   write(`# ${description.replace(/[\r\n]+/g, " ")}\n`);
 
-  // The prototype the pool has now: the class's, or debug mode's wrappers in front of it.
+  // The layer below: the class's methods, or debug mode's wrappers in front of them.
   const proto = Object.getPrototypeOf(pool) as Pool;
   const wrappers: Recorded = {
     allocate(size: number, allocateOptions?: AllocateOptions): Block | null {
@@ -256,10 +260,7 @@ export function recordTrace(pool: Pool, options: RecordTraceOptions = {}): Trace
       died(offset);
     },
   };
-  // A prototype in front of the pool's, rather than own properties: taking it out again
-  // returns the pool to its original hidden class, where deleting properties would not.
-  const layer = Object.create(proto, Object.getOwnPropertyDescriptors(wrappers)) as Pool;
-  Object.setPrototypeOf(pool, layer);
+  const layer = pushLayer(pool, wrappers);
   recorded.add(pool);
 
   let stopped: Promise<void> | undefined;
@@ -269,7 +270,7 @@ export function recordTrace(pool: Pool, options: RecordTraceOptions = {}): Trace
     },
     stop() {
       if (stopped !== undefined) return stopped;
-      Object.setPrototypeOf(pool, proto);
+      layer.remove();
       recorded.delete(pool);
       flush();
       const closing = writer?.close() ?? byteWriter?.close();

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { Pool } from "./pool.ts";
-import { MAX_POOL_BYTES, metadataBytes, rowsFor, Size } from "./tlsf.ts";
-import { OP_ALLOC, OP_FREE, type Trace } from "./trace_format.ts";
-import { checkCallback, checkNumber, describe } from "./validate.ts";
+import { Pool } from "../api/pool.ts";
+import { MAX_POOL_BYTES, metadataBytes, rowsFor, Size } from "../engine/tlsf.ts";
+import { OP_ALLOC, OP_FREE, type Trace } from "./format.ts";
+import { checkCallback, checkNumber, describe } from "../common/validate.ts";
 
 /** How `replayTrace` replays. */
 export interface ReplayOptions {
@@ -54,7 +54,8 @@ export interface ReplayResult {
  *
  * @example
  * ```ts
- * import { parseTrace, Pool, replayTrace } from "@mm/alloc";
+ * import { Pool } from "@mm/alloc";
+ * import { parseTrace, replayTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * const trace = await parseTrace("a 0 100\na 1 50\nf 0\nr 1 1 400\n");
@@ -193,7 +194,7 @@ const GROWTH = 1.25;
  *
  * @example Ten blocks of 100 bytes need ten 112-byte blocks plus the pool's metadata
  * ```ts
- * import { minimumPoolSize, parseTrace } from "@mm/alloc";
+ * import { minimumPoolSize, parseTrace } from "@mm/alloc/trace";
  * import assert from "node:assert/strict";
  *
  * const lines = Array.from({ length: 10 }, (_, id) => `a ${id} 100\n`);

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { Size } from "./tlsf.ts";
+import { Size } from "../engine/tlsf.ts";
 import { Pool } from "./pool.ts";
-import { describe } from "./validate.ts";
+import { describe } from "../common/validate.ts";
 
 /** How `heapMap` draws a pool. */
 export interface HeapMapOptions {

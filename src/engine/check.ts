@@ -5,7 +5,7 @@
  * @module
  */
 
-import { corrupt } from "./errors.ts";
+import { corrupt } from "../common/errors.ts";
 import {
   Bins,
   checkWord,

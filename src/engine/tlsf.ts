@@ -18,7 +18,7 @@
  * @module
  */
 
-import { corrupt, PoolError } from "./errors.ts";
+import { corrupt, PoolError } from "../common/errors.ts";
 
 // ── layout ────────────────────────────────────────────────────────────────
 //

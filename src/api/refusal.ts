@@ -5,8 +5,8 @@
  * @module
  */
 
-import { PoolError } from "./errors.ts";
-import { Status } from "./tlsf.ts";
+import { PoolError } from "../common/errors.ts";
+import { Status } from "../engine/tlsf.ts";
 
 /**
  * The `PoolError` for `subject` (such as "offset 1032"), refused with
