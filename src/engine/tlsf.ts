@@ -22,23 +22,31 @@ import { corrupt, PoolError } from "../common/errors.ts";
 
 // ── layout ────────────────────────────────────────────────────────────────
 //
-// pool:  ┌─────────────┬───────────┬─────────────┬───────┬───────┬─────┬──────────┐
-//        │ pool header │ sl bitmap │ bin heads   │ block │ block │ ... │ sentinel │
-//        │ (80 bytes)  │ per row   │ 32 per row  │       │       │     │ (8 bytes)│
-//        └─────────────┴───────────┴─────────────┴───────┴───────┴─────┴──────────┘
-//        0             80                        first                 end
+// docs/layout.md draws the whole layout; these pictures are its own, and
+// tests/layout_doc_test.ts keeps them so.
 //
-// Every block starts on a multiple of 8, and so does its payload.
+// byte:  ┌─────────────┬────────────┬──────────────┬─────┬───────┬───────┬─────┬──────────┐
+//        │ pool header │ sl bitmaps │ bin heads    │ pad │ block │ block │ ... │ sentinel │
+//        │ 80 bytes    │ 1 per row  │ 32 per row   │ 0/4 │       │       │     │ 8 bytes  │
+//        └─────────────┴────────────┴──────────────┴─────┴───────┴───────┴─────┴──────────┘
+//        0             80           80+4·rows            First                 End        End+8
 //
-// used block:  ┌──────────────────────┬───────────────────┬───────────────────────┐
-//              │ size | flags   (u32) │ check (u32)       │ payload ...           │
-//              └──────────────────────┴───────────────────┴───────────────────────┘
-//              b                      b+4                 b+8                 b+size
+// The padding (0 or 4 bytes) puts First, and so every block and every
+// payload, on a multiple of 8.
 //
-// free block:  ┌──────────────────────┬───────────┬───────────┬─────┬───────────────┐
-//              │ size | Free    (u32) │ next free │ prev free │ ... │ size (footer) │
-//              └──────────────────────┴───────────┴───────────┴─────┴───────────────┘
-//              b                      b+4         b+8               b+size-4
+// A used block:
+//
+// ┌─────────────────────┬─────────────────────┬─────────────────────────────────────────┐
+// │ size | P (u32)      │ check (u32)         │ payload: 8-byte aligned, size - 8 bytes │
+// └─────────────────────┴─────────────────────┴─────────────────────────────────────────┘
+// b                     b+4                   b+8                                      b+size
+//
+// A free block:
+//
+// ┌─────────────────────┬─────────────┬─────────────┬───────┬───────────────┐
+// │ size | F (u32)      │ next (u32)  │ prev (u32)  │  ...  │ size (u32)    │
+// └─────────────────────┴─────────────┴─────────────┴───────┴───────────────┘
+// b                     b+4           b+8           b+12    b+size-4       b+size
 //
 // The check word is a keyed hash of the block's offset and size (see
 // `checkWord`): an offset whose 8 bytes before it do not hold a matching
