@@ -86,13 +86,23 @@ export function checkPool(tlsf: Tlsf): void {
   // Free lists: every binned block in its own bin, linked both ways, bitmaps in step.
   let listed = 0;
   let largest = 0;
+  const lastBin = rows * Bins.SlCount - 1;
   for (let fl = 0; fl < rows; fl++) {
+    // The sizes each bin holds come from the size classes' definition (docs/layout.md), not
+    // from `binIndex`: a wrong mapping files a block in the bin where it then looks for it.
+    // Row 0 spans [0, SmallLimit), row fl above it [SmallLimit · 2^(fl-1), SmallLimit · 2^fl),
+    // each split into SlCount bins of equal width.
+    const rowStart = fl === 0 ? 0 : Bins.SmallLimit * 2 ** (fl - 1);
+    const width = (fl === 0 ? Bins.SmallLimit : rowStart) / Bins.SlCount;
     const slMap = u32[HeaderWord.SlBitmaps + fl]!;
     if (((u32[HeaderWord.FlBitmap]! >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) {
       corrupt(`the first-level bitmap disagrees with row ${fl}`);
     }
     for (let sl = 0; sl < Bins.SlCount; sl++) {
       const bin = fl * Bins.SlCount + sl;
+      const low = rowStart + sl * width;
+      // The pool's last bin would also take any larger size, as `binIndex` says.
+      const high = bin === lastBin ? Infinity : low + width;
       let prev = tlsf.headNode(bin);
       let n = u32[heads + bin]!;
       if (((slMap >>> sl) & 1) !== (n !== Value.Nil ? 1 : 0)) {
@@ -103,8 +113,8 @@ export function checkPool(tlsf: Tlsf): void {
           corrupt(`bin ${bin} lists ${n}, which is not a free block or is listed twice`);
         }
         const size = tlsf.sizeAt(n);
-        if (tlsf.binIndex(size) !== bin) {
-          corrupt(`the free block at ${n} (size ${size}) is in bin ${bin}`);
+        if (size < low || size >= high) {
+          corrupt(`the free block at ${n}, size ${size}, is in bin ${bin}: [${low}, ${high})`);
         }
         if (u32[(n + FreeField.Prev) >>> 2] !== prev) {
           corrupt(`the free block at ${n} has a wrong back link`);
