@@ -119,7 +119,7 @@ Deno.test("the layer check catches an import that goes up or sideways", () => {
     "src/engine/tlsf.ts": `import fc from "npm:fast-check";`,
     "mod.ts": `export { replayTrace } from "./src/trace/replay.ts";`,
     "trace.ts": `export { Pool } from "./src/api/pool.ts";`,
-    "src/api/heap_map.ts": `import "../../../shared/traces/x.ts";`,
+    "src/api/heap_map.ts": `import "../../../beside/the/repository.ts";`,
   };
   const wrong = layerViolations((path) => readFile(path) + "\n" + (planted[path] ?? ""));
   assert.deepEqual(wrong.map((line) => line.split(" → ")[0]).sort(), Object.keys(planted).sort());

@@ -11,7 +11,7 @@ import {
 } from "../tools/_reference_fits.ts";
 import { Size } from "../src/engine/tlsf.ts";
 import { random } from "./_random.ts";
-import { SMALLEST_TRACE, tracesPresent } from "./_traces.ts";
+import { FIXTURES, readFixture } from "./_traces.ts";
 
 const UNIT: number = Size.Align;
 const MIN_UNITS = Size.MinBlock / Size.Align;
@@ -267,13 +267,30 @@ Deno.test("the fit simulator places every block where a full search of the block
   }
 });
 
-Deno.test({
-  name: "the replay tool's --fits shows each policy's fragmentation beside ours",
-  ignore: !tracesPresent,
-  async fn() {
+/** External fragmentation of ours and of each reference fit, on every fixture. */
+async function fragmentationOfFixtures() {
+  const rows = [];
+  for (const f of FIXTURES) {
+    const trace = await readFixture(f);
+    const ours = minimumPoolSize(trace);
+    assert.equal(hasAlignedRequests(trace), f.aligned, f.name);
+    const fits = f.aligned
+      ? undefined
+      : FIT_POLICIES.map((policy) => referenceSize(trace, policy).externalFragmentation);
+    rows.push({ name: f.name, ours: ours.poolSize / ours.peakBytesUsed - 1, fits });
+  }
+  return rows;
+}
+
+Deno.test("on the trace fixtures, our good fit against the classic fits", async (t) => {
+  const rows = await fragmentationOfFixtures();
+  const percent = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+  await t.step("the replay tool's --fits table shows these figures, trace by trace", async () => {
     const script = new URL("../tools/replay.ts", import.meta.url);
+    const files = FIXTURES.map((f) => f.url.pathname);
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", script.href, "--", "--fits", SMALLEST_TRACE.pathname],
+      args: ["run", "--allow-read", script.href, "--", "--fits", ...files],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -281,14 +298,40 @@ Deno.test({
     const lines = new TextDecoder().decode(stdout).split("\n");
     const heading = lines.findIndex((line) => /^trace\s+@mm\/alloc\s+first-fit/.test(line));
     assert.ok(heading >= 0, "a table of the policies");
-    const cells = lines[heading + 1]!.trim().split(/\s+/);
-    const trace = await parseTrace(await Deno.readFile(SMALLEST_TRACE));
-    const percent = (x: number) => `${(x * 100).toFixed(2)}%`;
-    const ours = minimumPoolSize(trace);
-    assert.deepEqual(cells, [
-      "git-log-p",
-      percent(ours.poolSize / ours.peakBytesUsed - 1),
-      ...FIT_POLICIES.map((policy) => percent(referenceSize(trace, policy).externalFragmentation)),
-    ]);
-  },
+    const cells = (line: string) => line.trim().split(/\s+/);
+    const shown = lines.slice(heading + 1, heading + 1 + rows.length).map(cells);
+    assert.deepEqual(
+      shown,
+      rows.map(({ name, ours, fits }) => [
+        name,
+        percent(ours),
+        ...(fits?.map(percent) ?? FIT_POLICIES.map(() => "aligned")),
+      ]),
+    );
+  });
+
+  const compared = rows.filter((row) => row.fits !== undefined);
+  const mean = (pick: (row: typeof compared[number]) => number) =>
+    compared.reduce((sum, row) => sum + pick(row), 0) / compared.length;
+
+  await t.step("on average, as little as best fit or less, by address or by recency", () => {
+    // The claim the README makes of the whole recorded traces, held on their first operations.
+    const ours = mean((row) => row.ours);
+    for (const [k, policy] of FIT_POLICIES.entries()) {
+      if (policy === "first-fit") continue;
+      assert.ok(ours <= mean((row) => row.fits![k]!), `${percent(ours)} against ${policy}`);
+    }
+  });
+
+  await t.step("on each trace, within a percentage point of the best of them", () => {
+    // Our figure also counts the pool's metadata (1.5 to 2.2 KB here), which the simulated
+    // pools do not have: on sqlite-insert-head's pool of about 230 KB that alone is 0.7 points.
+    // The point left over bounds what good fit gives up to exact best fit, so that a change of
+    // placement that loses more fails here (the gaps when the fixtures were cut are in
+    // tests/fixtures/README.md).
+    for (const { name, ours, fits } of compared) {
+      const best = Math.min(...fits!);
+      assert.ok(ours <= best + 0.01, `${name}: ${percent(ours)} against ${percent(best)}`);
+    }
+  });
 });

@@ -10,7 +10,7 @@ import {
 import { bisectPoolSize } from "../src/trace/replay.ts";
 import { Size } from "../src/engine/tlsf.ts";
 import { poolWithRoomFor, wholeSizeFor } from "./_model.ts";
-import { SMALLEST_TRACE, tracesPresent } from "./_traces.ts";
+import { FIXTURES, readFixture } from "./_traces.ts";
 
 /** N blocks of `size` bytes allocated, then freed. */
 function fillThenEmpty(count: number, size: number): string {
@@ -243,22 +243,31 @@ Deno.test("bisectPoolSize finds a threshold to within its tolerance", async (t) 
   });
 });
 
-Deno.test({
-  name: "the smallest real trace replays to the end with the README's peaks",
-  ignore: !tracesPresent,
-  async fn() {
-    const file = await Deno.open(SMALLEST_TRACE);
-    const trace = await parseTrace(file.readable, { name: "git-log-p.trace.gz" });
-    assert.equal(trace.length, 258_247);
-    const result = replayTrace(trace, Pool.create(1 << 24));
-    assert.equal(result.failedAt, -1);
-    assert.equal(result.operations, trace.length);
-    assert.equal(result.peakLiveBytes, 3_880_623);
-    assert.equal(result.peakLiveBlocks, 425);
+Deno.test("every trace fixture replays to the end with the peaks its text gives", async (t) => {
+  for (const f of FIXTURES) {
+    await t.step(f.name, async () => {
+      const trace = await readFixture(f);
+      assert.equal(trace.length, f.operations);
+      // 32 MiB: four times the largest peak of live bytes among the fixtures (8.2 MB).
+      const roomy = Pool.create(1 << 25);
+      const result = replayTrace(trace, roomy);
+      assert.deepEqual(result, {
+        operations: f.operations,
+        failedAt: -1,
+        peakLiveBytes: f.peakLiveBytes,
+        peakLiveBlocks: f.peakLiveBlocks,
+      });
+      assert.equal(roomy.stats().liveBlocks, f.liveAtEnd);
+      roomy.check();
 
-    const found = minimumPoolSize(trace);
-    assert.equal(found.peakLiveBytes, 3_880_623);
-    assert.equal(replayTrace(trace, new Pool(new ArrayBuffer(found.poolSize))).failedAt, -1);
-    assert.notEqual(replayTrace(trace, new Pool(new ArrayBuffer(found.failedSize))).failedAt, -1);
-  },
+      const found = minimumPoolSize(trace);
+      assert.equal(found.peakLiveBytes, f.peakLiveBytes);
+      assert.equal(found.peakLiveBlocks, f.peakLiveBlocks);
+      assert.equal(replayTrace(trace, new Pool(new ArrayBuffer(found.poolSize))).failedAt, -1);
+      const short = replayTrace(trace, new Pool(new ArrayBuffer(found.failedSize)));
+      assert.notEqual(short.failedAt, -1);
+      // The pool holds its metadata and, at one moment, every byte of the peak in blocks.
+      assert.ok(found.poolSize >= found.metadataBytes + found.peakBytesUsed);
+    });
+  }
 });

@@ -11,6 +11,7 @@ import {
 import { Size } from "../src/engine/tlsf.ts";
 import { poolWithRoomFor, wholeSizeFor } from "./_model.ts";
 import { random } from "./_random.ts";
+import { FIXTURES, readFixture } from "./_traces.ts";
 
 /** A trace of `count` operations with random sizes and lifetimes, the same for the same seed. */
 function randomTrace(seed: number, count: number): string {
@@ -119,6 +120,30 @@ Deno.test("analyzeTrace agrees with the functions it is built on", async (t) => 
       trace.length,
     );
   });
+});
+
+Deno.test("analyzeTrace on the trace fixtures: their peaks, and overhead within its bound", async (t) => {
+  for (const f of FIXTURES) {
+    await t.step(f.name, async () => {
+      const analysis = analyzeTrace(await readFixture(f), { timing: false });
+      assert.equal(analysis.operations, f.operations);
+      assert.equal(analysis.peakLiveBytes, f.peakLiveBytes);
+      assert.equal(analysis.peakLiveBlocks, f.peakLiveBlocks);
+      // A block of n requested bytes is at most n + Size.MinBlock (blockSizeFor: 16 for up to
+      // 8 bytes, else n + 8 rounded up to 8), plus the rest of the free block it came from when
+      // that rest is too small to be a block: under Size.MinBlock, so at most 8. So at any
+      // moment bytesUsed <= live bytes + 24 per live block, and the peaks keep that bound.
+      // Every block holds its request and an 8-byte header, and at least one is live at the
+      // peak: the lower bound.
+      const perBlock = 2 * Size.MinBlock - Size.Align;
+      assert.ok(analysis.peakBytesUsed <= f.peakLiveBytes + perBlock * f.peakLiveBlocks);
+      assert.ok(analysis.peakBytesUsed >= f.peakLiveBytes + Size.BlockHeader);
+      assert.equal(analysis.overhead, analysis.peakBytesUsed / f.peakLiveBytes);
+      // The pool holds its metadata besides the blocks, so it is never smaller than both.
+      assert.ok(analysis.poolSize >= analysis.metadataBytes + analysis.peakBytesUsed);
+      assert.equal(analysis.externalFragmentation, analysis.poolSize / analysis.peakBytesUsed - 1);
+    });
+  }
 });
 
 Deno.test("analyzeTrace times each operation unless told not to", async (t) => {
