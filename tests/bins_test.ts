@@ -26,7 +26,7 @@ const EXAMPLES: [number, number][] = TABLE.flatMap((cells) =>
   })
 );
 
-/** A pool's engine with every row there is: rows only bound what binIndex can return. */
+/** An engine of `rows` rows over 4 KiB: binIndex reads only the rows, not the pool's size. */
 function engine(rows: number): Tlsf {
   const bytes = 4096;
   return new Tlsf(new ArrayBuffer(bytes), 0, bytes, rows);
