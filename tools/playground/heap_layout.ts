@@ -4,6 +4,7 @@
 // it is and by its size class or age.
 
 import type { Segment } from "./pool_view.ts";
+import { Size } from "../../src/engine/tlsf.ts";
 
 /** Rows of bytes the pool is wrapped into. */
 export interface RowLayout {
@@ -24,7 +25,7 @@ export interface Piece {
   width: number;
 }
 
-const ALIGN = 8;
+const ALIGN: number = Size.Align;
 
 /** About `rows` rows for a pool of `bytes` bytes at `base`. */
 export function rowLayout(base: number, bytes: number, rows: number): RowLayout {

@@ -2,6 +2,7 @@
 // can be seen in the live picture, and says what to look at.
 
 import type { Session } from "./session.ts";
+import { Size } from "../../src/engine/tlsf.ts";
 
 /** A demo's pool, set up: what the page says about it and the blocks it points at. */
 export interface Scenario {
@@ -11,7 +12,7 @@ export interface Scenario {
   highlight: number[];
 }
 
-const HEADER = 8;
+const HEADER: number = Size.BlockHeader;
 /** The free holes of the first demo: 6 blocks of 512 bytes, 3 KiB. */
 const HOLE_PAYLOAD = 512 - HEADER;
 const HOLES = 6;

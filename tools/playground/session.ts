@@ -6,6 +6,7 @@
 import { Pool, type PoolStats } from "../../mod.ts";
 import type { Trace } from "../../trace.ts";
 import { TraceStepper } from "./trace_stepper.ts";
+import { Size } from "../../src/engine/tlsf.ts";
 
 /** A live block as the session knows it. */
 export interface LiveBlock {
@@ -37,7 +38,7 @@ export interface History {
 
 /** Points the chart keeps: beyond it, every other point goes and recording thins out. */
 const MAX_POINTS = 4000;
-const ALIGN = 8;
+const ALIGN: number = Size.Align;
 /** Churn and fill draw sizes log-uniformly between these. */
 const MIN_RANDOM_SIZE = 8;
 const MAX_RANDOM_SIZE = 2048;

@@ -6,8 +6,9 @@
 import type { Pool } from "../../mod.ts";
 import type { Trace } from "../../trace.ts";
 import { OP_ALLOC, OP_FREE } from "../../src/trace/format.ts";
+import { Size } from "../../src/engine/tlsf.ts";
 
-const DEFAULT_ALIGN = 8;
+const DEFAULT_ALIGN: number = Size.Align;
 
 /** What one step did: the payload offsets it made and retired (0 for none). */
 export interface Step {

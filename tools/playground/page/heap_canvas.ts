@@ -6,6 +6,7 @@
 import { ageColour, colourOf, piecesOf, type RowLayout, rowLayout } from "../heap_layout.ts";
 import { PoolView, type Segment } from "../pool_view.ts";
 import type { Session } from "../session.ts";
+import { Size } from "../../../src/engine/tlsf.ts";
 
 /** Rows the pool is wrapped into. */
 const ROWS = 24;
@@ -13,6 +14,7 @@ const ROW_HEIGHT = 18;
 const ROW_GAP = 4;
 /** Room on the left for each row's first offset. */
 const GUTTER = 70;
+const BLOCK_HEADER: number = Size.BlockHeader;
 const OUTLINE = "#0f172a";
 const BIN_OUTLINE = "#dc2626";
 const BLOCK_EDGE = "rgba(255,255,255,0.9)";
@@ -93,7 +95,7 @@ export class HeapCanvas {
         }
       }
     }
-    this.#outline(g, this.highlight.map((offset) => offset - 8), OUTLINE);
+    this.#outline(g, this.highlight.map((offset) => offset - BLOCK_HEADER), OUTLINE);
     this.#outline(g, this.binMates, BIN_OUTLINE);
   }
 
@@ -136,9 +138,9 @@ export class HeapCanvas {
   #outline(g: CanvasRenderingContext2D, starts: number[], colour: string): void {
     g.strokeStyle = colour;
     g.lineWidth = 2;
-    for (const start of starts) {
-      const segment = this.segments.find((s) => s.start === start);
-      if (segment === undefined) continue;
+    const wanted = new Set(starts);
+    for (const segment of this.segments) {
+      if (!wanted.has(segment.start)) continue;
       for (const piece of piecesOf(this.layout, segment.start, segment.size)) {
         const w = Math.max(piece.width / this.scale, 2);
         g.strokeRect(this.#x(piece.x) + 1, this.#rowY(piece.row) + 1, w - 2, ROW_HEIGHT - 2);
@@ -153,7 +155,7 @@ export class HeapCanvas {
     const span = Math.max(1, this.session.ops - oldest);
     return {
       ageOf: (start) => {
-        const born = this.session.block(start + 8)?.born ?? oldest;
+        const born = this.session.block(start + BLOCK_HEADER)?.born ?? oldest;
         return (this.session.ops - born) / span;
       },
     };

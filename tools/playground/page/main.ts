@@ -2,14 +2,14 @@
 // The playground page: wires the session, the heap picture, the chart and
 // the controls together, and redraws once per frame when something changed.
 
-import { parseTrace } from "../../../trace.ts";
-import { minimumPoolSize } from "../../../trace.ts";
+import { minimumPoolSize, parseTrace } from "../../../trace.ts";
 import { COLOURS, SIZE_CLASSES, sizeClassOf } from "../heap_layout.ts";
 import type { Segment } from "../pool_view.ts";
 import { bins, merge, noRoom, type Scenario } from "../scenarios.ts";
 import { Session } from "../session.ts";
 import { Chart } from "./chart.ts";
 import { HeapCanvas } from "./heap_canvas.ts";
+import { Bins, Size } from "../../../src/engine/tlsf.ts";
 
 /** A bundled trace, as traces/index.json lists it. */
 interface TraceEntry {
@@ -17,7 +17,8 @@ interface TraceEntry {
   title: string;
 }
 
-const BLOCK_HEADER = 8;
+const BLOCK_HEADER: number = Size.BlockHeader;
+const ALIGN: number = Size.Align;
 /** A replayed trace gets a pool this much above the smallest that replays it. */
 const TRACE_HEADROOM = 1.1;
 const SPEEDS = [1, 10, 100, 1000, 10000];
@@ -147,11 +148,13 @@ function describeSegment(segment: Segment): string {
   const at = `bytes ${count(segment.start)} – ${count(segment.start + segment.size - 1)}`;
   if (segment.kind === "meta") {
     return `<b>pool metadata</b> · ${count(segment.size)} bytes<br>${at}<br>` +
-      `80-byte header (magic, counters, top, largest free), ${view.rows} second-level ` +
-      `bitmaps and ${view.rows * 32} bin heads: the allocator keeps everything inside the pool.`;
+      `${Size.PoolHeader}-byte header (magic, counters, top, largest free), ${view.rows} ` +
+      `second-level bitmaps and ${
+        view.rows * Bins.SlCount
+      } bin heads: the allocator keeps everything inside the pool.`;
   }
   if (segment.kind === "sentinel") {
-    return `<b>end sentinel</b> · 8 bytes<br>${at}<br>a header of size 0 that is never free, so no merge runs off the end.`;
+    return `<b>end sentinel</b> · ${Size.Sentinel} bytes<br>${at}<br>a header of size 0 that is never free, so no merge runs off the end.`;
   }
   const f = view.fields(segment.start);
   const bin = view.binOf(segment.size);
@@ -349,7 +352,6 @@ let uploaded: File | null = null;
 async function loadTrace(bytes: Uint8Array, name: string): Promise<void> {
   const trace = await parseTrace(bytes, { name });
   const { poolSize } = minimumPoolSize(trace, { tolerance: 0.01 });
-  const ALIGN = 8;
   session.loadTrace(trace, Math.ceil((poolSize * TRACE_HEADROOM) / ALIGN) * ALIGN);
   heap.highlight = [];
   selected = 0;
