@@ -51,7 +51,7 @@ export function noRoom(session: Session): Scenario {
       `${free} bytes are free, but in ${HOLES} separate blocks of 512 bytes (pink), each with ` +
       `an 8-byte header: the largest request any of them can hold is ${largest} bytes. ` +
       `allocate(1024) needs one block of 1 032 bytes, so it returned null. ` +
-      `Free a grey block between two pink ones and try again.`,
+      `Free one of the small green blocks between two pink ones, and it fits.`,
     highlight: freed,
   };
 }
@@ -84,7 +84,10 @@ export function merge(session: Session): Scenario & { middle: number } {
   session.free(left);
   session.free(right);
   return {
-    text: `The used block at ${middle} (outlined) sits between two free blocks. Its header's P ` +
+    text:
+      `The used block at ${
+        middle - HEADER
+      } (outlined) sits between two free blocks. Its header's P ` +
       `flag says the block before it is free, and that block's footer gives where it starts; ` +
       `the header after it has the F flag. Free it (click it, or the button) and all three ` +
       `become one free block, filed in the bin of the sum of their sizes.`,

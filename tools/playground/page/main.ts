@@ -26,12 +26,27 @@ const CHURN_PER_FRAME = 40;
 /** Bins listed at most; a replayed trace can use hundreds. */
 const MAX_BIN_ROWS = 60;
 const PERCENT = 100;
+const MICROSECONDS = 1000;
+/** Readings taken to find the timer's step. */
+const TIMER_READINGS = 10_000;
 const HEX = 16;
 const WORD_DIGITS = 8;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const count = (n: number) => n.toLocaleString("en-US");
 const hex = (n: number) => `0x${(n >>> 0).toString(HEX).padStart(WORD_DIGITS, "0")}`;
+
+/** The smallest step of performance.now(), in milliseconds: coarser when the page is not isolated. */
+const TIMER_STEP = (() => {
+  let step = Infinity;
+  let last = performance.now();
+  for (let i = 0; i < TIMER_READINGS; i++) {
+    const now = performance.now();
+    if (now > last) step = Math.min(step, now - last);
+    last = now;
+  }
+  return step;
+})();
 
 const session = new Session(Number($<HTMLSelectElement>("pool-size").value));
 const heap = new HeapCanvas($<HTMLCanvasElement>("heap"), session);
@@ -63,10 +78,15 @@ function renderNumbers(): void {
   $("last-op").textContent = last.text;
   $("last-op").classList.toggle("failed", !last.ok);
   $("last-cost").textContent = last.ms > 0
-    ? `${(last.ms * 1000).toFixed(1)} µs`
+    ? `took ${(last.ms * MICROSECONDS).toFixed(1)} µs`
     : session.ops > 0
-    ? "below the timer's step"
+    ? `took less than the browser's timer step, ${(TIMER_STEP * MICROSECONDS).toFixed(1)} µs`
     : "";
+  // The pool's size, when the demos or a trace chose it.
+  const sizes = $<HTMLSelectElement>("pool-size");
+  if ([...sizes.options].some((o) => o.value === String(stats.capacity))) {
+    sizes.value = String(stats.capacity);
+  }
 }
 
 function renderBins(): void {
@@ -243,6 +263,12 @@ function stopAll(): void {
   playing = false;
 }
 
+/** Takes the last demo's note away once the pool is something else. */
+function leaveScenario(): void {
+  $("scenario").hidden = true;
+  $("merge-free").hidden = true;
+}
+
 function on(id: string, handler: () => void | Promise<void>): void {
   $(id).addEventListener("click", () => {
     Promise.resolve(handler()).catch(report).finally(() => dirty = true);
@@ -258,9 +284,8 @@ function report(error: unknown): void {
 function showScenario(scenario: Scenario): void {
   heap.highlight = scenario.highlight;
   selected = 0;
-  const text = $("scenario-text");
-  text.hidden = false;
-  text.textContent = scenario.text;
+  $("scenario").hidden = false;
+  $("scenario-text").textContent = scenario.text;
   $("heap").scrollIntoView({ behavior: "smooth", block: "center" });
 }
 
@@ -282,15 +307,19 @@ on("reset", () => {
   stopAll();
   session.reset(Number($<HTMLSelectElement>("pool-size").value));
   heap.highlight = [];
+  leaveScenario();
 });
 on("fill", () => {
   stopAll();
   session.replay = null;
+  leaveScenario();
   session.fillAndFragment();
 });
 on("churn", () => {
   playing = false;
   if (session.replay !== null) session.reset(session.pool.byteLength);
+  leaveScenario();
+  heap.highlight = [];
   churning = !churning;
 });
 on("play", async () => {
@@ -352,6 +381,7 @@ let uploaded: File | null = null;
 async function loadTrace(bytes: Uint8Array, name: string): Promise<void> {
   const trace = await parseTrace(bytes, { name });
   const { poolSize } = minimumPoolSize(trace, { tolerance: 0.01 });
+  leaveScenario();
   session.loadTrace(trace, Math.ceil((poolSize * TRACE_HEADROOM) / ALIGN) * ALIGN);
   heap.highlight = [];
   selected = 0;
