@@ -5,6 +5,7 @@
 // Argument: the directory for the screenshot.
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { chromium, type Page } from "playwright-core";
 import { Pool, type PoolStats } from "../mod.ts";
 import { parseTrace, replayTrace } from "../trace.ts";
@@ -14,6 +15,8 @@ const CHROMIUM = "/usr/bin/chromium";
 const POOL_BYTES = 65536;
 const CHURN_MS = 1000;
 const REPLAY_TIMEOUT_MS = 20_000;
+/** Where the screenshot's replay pauses. */
+const PAUSE_AT = 3000;
 
 /** What the page's hook answers (see tools/playground/page/main.ts). */
 interface Hook {
@@ -28,6 +31,12 @@ interface Hook {
 }
 
 declare const playground: Hook;
+
+/** The text of an element once the page has drawn everything that happened. */
+async function text(page: Page, selector: string): Promise<string> {
+  await page.waitForFunction(() => playground.settled());
+  return await page.textContent(selector) ?? "";
+}
 
 /** The page's figures once it has drawn everything that happened. */
 async function figures(page: Page): Promise<Record<string, number>> {
@@ -87,16 +96,46 @@ try {
   const middle = offsets[1]!;
   const at = await page.evaluate((offset) => playground.blockCentre(offset), middle);
   await page.mouse.move(at.x, at.y);
-  assert.match(await page.textContent("#tooltip") ?? "", /used block · 3,008 bytes/);
+  assert.match(await text(page, "#tooltip"), /used block · 3,008 bytes/);
   await page.mouse.click(at.x, at.y);
   pool.free(middle);
   assert.deepEqual(await figures(page), expected(pool.stats()));
   // Hovering the hole it left shows its bin.
   await page.mouse.move(at.x, at.y);
   assert.match(
-    await page.textContent("#tooltip") ?? "",
+    await text(page, "#tooltip"),
     /free block · 3,008 bytes[^]*bin \(4, 15\)/,
   );
+
+  // Select the last block by clicking, then resize it from the controls.
+  await page.selectOption("#click-mode", "select");
+  const last = offsets[2]!;
+  const lastAt = await page.evaluate((offset) => playground.blockCentre(offset), last);
+  await page.mouse.click(lastAt.x, lastAt.y);
+  assert.match(await text(page, "#selected"), /250 bytes asked for/);
+  await page.fill("#resize-size", "4000");
+  await page.click("#resize-selected");
+  assert.notEqual(pool.realloc(last, 4000), 0);
+  assert.deepEqual(await figures(page), expected(pool.stats()));
+  await page.selectOption("#click-mode", "free");
+
+  // An uploaded trace, stepped through one operation at a time.
+  const uploaded = "# uploaded\na 0 100\na 1 5000\nf 0\nr 1 1 9000\n";
+  await page.setInputFiles("#upload", {
+    name: "mine.trace",
+    mimeType: "text/plain",
+    buffer: Buffer.from(uploaded),
+  });
+  for (let i = 0; i < 4; i++) await page.click("#step");
+  assert.match(
+    await text(page, "#replay-status"),
+    /mine\.trace: 4 of 4 operations, done/,
+  );
+  const stepped = await page.evaluate(() => playground.session.pool.byteLength);
+  const mine = Pool.create(stepped);
+  replayTrace(await parseTrace(uploaded), mine);
+  assert.deepEqual(await figures(page), expected(mine.stats()));
+  await page.setInputFiles("#upload", []);
 
   // Churn for a second: the page's figures are its pool's, and the pool is sound.
   await page.click("#churn");
@@ -139,29 +178,40 @@ try {
   }));
   assert.equal(replayed.failed, false);
   assert.equal(replayed.position, replayed.length);
-  const text = await Deno.readTextFile(
+  const gccText = await Deno.readTextFile(
     new URL("../tools/playground/traces/gcc-cc1plus.trace", import.meta.url),
   );
   const here = Pool.create(replayed.capacity);
-  const result = replayTrace(await parseTrace(text), here);
+  const result = replayTrace(await parseTrace(gccText), here);
   assert.equal(result.failedAt, -1);
   assert.deepEqual(await figures(page), expected(here.stats()));
-  assert.match(await page.textContent("#replay-status") ?? "", /done/);
+  assert.match(await text(page, "#replay-status"), /done/);
 
   // The "how it works" demo: allocate(1024) fails with 3 KiB free.
   await page.click("[data-scenario=noRoom]");
   const noRoom = await figures(page);
   assert.equal(noRoom.free, 3072);
   assert.ok(noRoom.largest! < 1024);
-  assert.match(await page.textContent("#last-op") ?? "", /allocate\(1024\) → null/);
+  assert.match(await text(page, "#last-op"), /allocate\(1024\) → null/);
 
-  // A picture of a lively pool for people to look at.
-  await page.click("[data-scenario=bins]");
-  await page.click("#churn");
-  await page.waitForTimeout(300);
-  await page.click("#churn");
-  await page.evaluate(() => scrollTo(0, 0));
+  // A picture for people: a trace paused part-way, a free block's tooltip showing.
+  await page.selectOption("#trace", "python-json.trace");
+  await page.fill("#speed", "2");
+  await page.click("#play");
+  await page.waitForFunction(
+    (at) => (playground.session.replay?.position ?? 0) >= at,
+    PAUSE_AT,
+  );
+  await page.click("#play");
   await figures(page);
+  await page.evaluate(() => scrollTo(0, 0));
+  const hole = await page.evaluate(() =>
+    [...playground.session.pool.blocks()].filter((b) => b.free).at(-2)?.offset
+  );
+  assert.ok(hole !== undefined);
+  const holeAt = await page.evaluate((offset) => playground.blockCentre(offset), hole);
+  await page.mouse.move(holeAt.x, holeAt.y);
+  assert.match(await text(page, "#tooltip"), /free block/);
   const screenshot = `${outDir}/playground.png`;
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`screenshot: ${screenshot}`);

@@ -84,9 +84,10 @@ function renderNumbers(): void {
     : "";
   // The pool's size, when the demos or a trace chose it.
   const sizes = $<HTMLSelectElement>("pool-size");
-  if ([...sizes.options].some((o) => o.value === String(stats.capacity))) {
-    sizes.value = String(stats.capacity);
+  if (![...sizes.options].some((o) => o.value === String(stats.capacity))) {
+    sizes.add(new Option(`${count(stats.capacity)} B`, String(stats.capacity)));
   }
+  sizes.value = String(stats.capacity);
 }
 
 function renderBins(): void {
@@ -269,9 +270,17 @@ function leaveScenario(): void {
   $("merge-free").hidden = true;
 }
 
+/** The controls' actions, run one after another: loading a trace must finish before a step. */
+let actions: Promise<void> = Promise.resolve();
+let pending = 0;
+
 function on(id: string, handler: () => void | Promise<void>): void {
   $(id).addEventListener("click", () => {
-    Promise.resolve(handler()).catch(report).finally(() => dirty = true);
+    pending++;
+    actions = actions.then(handler).catch(report).finally(() => {
+      pending--;
+      dirty = true;
+    });
   });
 }
 
@@ -447,8 +456,8 @@ const hook = {
     const at = heap.centreOf(segment.start, segment.size);
     return { x: box.left + at.x, y: box.top + at.y };
   },
-  /** Whether the last frame drew everything that happened. */
-  settled: () => !dirty,
+  /** Whether every action clicked has run and the last frame drew what it did. */
+  settled: () => pending === 0 && !dirty,
 };
 (globalThis as unknown as { playground: typeof hook }).playground = hook;
 
