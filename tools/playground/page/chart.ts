@@ -33,7 +33,7 @@ export class Chart {
         scales: { x: { time: false } },
         axes: [
           { label: "operation" },
-          { values: (_u, ticks) => ticks.map(bytes), size: 70 },
+          { values: (_u, ticks) => ticks.map(bytes), size: 84 },
         ],
         series: [
           { label: "op" },

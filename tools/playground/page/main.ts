@@ -348,6 +348,7 @@ $("speed").addEventListener("input", () => {
 });
 $("colour-mode").addEventListener("change", () => {
   heap.mode = $<HTMLSelectElement>("colour-mode").value as "size" | "age";
+  legend();
   dirty = true;
 });
 $("heap").addEventListener("mousemove", onHover);
@@ -429,8 +430,12 @@ async function listTraces(): Promise<void> {
 function legend(): void {
   const swatch = (colour: string, label: string) =>
     `<span><i style="background:${colour}"></i>${label}</span>`;
+  const used = heap.mode === "size" ? SIZE_CLASSES.map((c) => swatch(c.colour, c.label)) : [
+    `<span>used, newest <b class="ramp" style="background:linear-gradient(90deg,` +
+    `${SIZE_CLASSES.map((c) => c.colour).join(",")})"></b> oldest</span>`,
+  ];
   $("legend").innerHTML = [
-    ...SIZE_CLASSES.map((c) => swatch(c.colour, c.label)),
+    ...used,
     swatch(COLOURS.free, "free (in a bin)"),
     swatch(COLOURS.top, "top block"),
     swatch(COLOURS.meta, "metadata"),
