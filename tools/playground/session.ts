@@ -42,6 +42,9 @@ const ALIGN: number = Size.Align;
 /** Churn and fill draw sizes log-uniformly between these. */
 const MIN_RANDOM_SIZE = 8;
 const MAX_RANDOM_SIZE = 2048;
+/** Churn's chance of allocating while below its target (of freeing, above it). */
+const TOWARDS = 0.75;
+const EVEN = 0.5;
 /** Tries "fill and fragment" makes before the pool is full. */
 const FILL_LIMIT = 100_000;
 
@@ -164,11 +167,9 @@ export class Session {
   churn(target: number, steps: number): void {
     for (let i = 0; i < steps; i++) {
       const live = this.#order.length;
-      const grow = live < target
-        ? this.#rng() < 0.75
-        : live > target
-        ? this.#rng() < 0.25
-        : this.#rng() < 0.5;
+      // Drift towards the target rather than jump to it, so the live set still churns there.
+      const chance = live < target ? TOWARDS : live > target ? 1 - TOWARDS : EVEN;
+      const grow = this.#rng() < chance;
       if (grow || live === 0) {
         if (this.allocate(this.#randomSize()) === 0 && live > 0) this.free(this.#randomLive());
       } else {
