@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { Pool } from "../mod.ts";
 import { minimumPoolSize, parseTrace, replayTrace, type Trace } from "../trace.ts";
-import { heapPictures, mapRects } from "../tools/_heap_svg.ts";
+import { heapPictures, mapRects, writeHeapSvgs } from "../tools/_heap_svg.ts";
 import { rowLayout } from "../tools/playground/heap_layout.ts";
 import type { Segment } from "../tools/playground/pool_view.ts";
 import { random } from "../tools/playground/session.ts";
@@ -119,4 +119,19 @@ Deno.test("heap SVGs: blocks narrower than a pixel merge, and still tile the poo
     layout.bytesPerRow,
   );
   assert.equal(rects.reduce((sum, r) => sum + r.blocks, 0) >= segments.length, true);
+});
+
+Deno.test("heap SVGs: written as <name>.heap.svg and <name>.peak.svg in the directory given", async () => {
+  const trace = await churnTrace(500, 11);
+  const dir = await Deno.makeTempDir();
+  try {
+    const { poolSize } = minimumPoolSize(trace);
+    const paths = await writeHeapSvgs(trace, poolSize, `${dir}/out`, "churn");
+    assert.deepEqual(paths, [`${dir}/out/churn.heap.svg`, `${dir}/out/churn.peak.svg`]);
+    for (const path of paths) {
+      assert.equal(XMLValidator.validate(await Deno.readTextFile(path)), true);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
