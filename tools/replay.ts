@@ -62,6 +62,10 @@ Options:
                     with our block rules, and show their external
                     fragmentation beside ours
   --tolerance F     sizing precision as a fraction (default ${DEFAULT_TOLERANCE})
+  --svg DIR         also write, per trace, DIR/<trace>.heap.svg (the heap over
+                    time: address against operation, blocks coloured by size,
+                    the peak marked) and DIR/<trace>.peak.svg (the pool at its
+                    peak, as the playground draws it), both in the minimum pool
   --help            show this text`;
 
 /** A timer step above this blurs operations that take tens of nanoseconds. */
@@ -232,7 +236,13 @@ function measureFits(trace: Trace, tolerance: number): Record<FitPolicy, Referen
 
 async function report(
   path: string,
-  options: { peer: string | undefined; peerLimit: number; tolerance: number; fits: boolean },
+  options: {
+    peer: string | undefined;
+    peerLimit: number;
+    tolerance: number;
+    fits: boolean;
+    svg?: string | undefined;
+  },
 ): Promise<TraceReport> {
   const name = path.split("/").pop()!.replace(/\.trace(\.gz)?$/, "");
   progress.start();
@@ -259,6 +269,13 @@ async function report(
     };
   }
   if (options.fits) result.fits = measureFits(trace, options.tolerance);
+  if (options.svg !== undefined) {
+    progress.show(`${name}: drawing`);
+    const { writeHeapSvgs } = await import("./_heap_svg.ts");
+    const paths = await writeHeapSvgs(trace, ours.poolSize, options.svg, name);
+    progress.clear();
+    console.error(`wrote ${paths.join(" and ")}`);
+  }
   progress.clear();
   return result;
 }
@@ -430,6 +447,7 @@ async function main(): Promise<void> {
         "peer-limit": { type: "string" },
         tolerance: { type: "string" },
         fits: { type: "boolean" },
+        svg: { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -451,7 +469,13 @@ async function main(): Promise<void> {
   for (const path of positionals) {
     try {
       reports.push(
-        await report(path, { peer: values.peer, peerLimit, tolerance, fits: values.fits ?? false }),
+        await report(path, {
+          peer: values.peer,
+          peerLimit,
+          tolerance,
+          fits: values.fits ?? false,
+          svg: values.svg,
+        }),
       );
     } catch (error) {
       progress.clear();
