@@ -88,7 +88,8 @@ function hex(byte: number): string {
  */
 function installDebug(pool: Pool, tlsf: Tlsf): void {
   const proto = Object.getPrototypeOf(pool) as Pool;
-  const { u8, base } = tlsf;
+  // The views are read from the engine at each use: a pool that grows makes them anew.
+  const base = tlsf.base;
   const live = new Map<number, Live>();
   // A Map keeps insertion order: its first entry is the oldest.
   const quarantine = new Map<number, Freed>();
@@ -97,6 +98,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
 
   /** Offset of the first byte in [from, to) (offsets in the buffer) that is not `byte`, or -1. */
   const firstChanged = (from: number, to: number, byte: number): number => {
+    const u8 = tlsf.u8;
     for (let i = from - base, end = to - base; i < end; i++) {
       if (u8[i] !== byte) return i + base;
     }
@@ -110,7 +112,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
       "overflow",
       `${context}, the pool found that the ${block.size}-byte block at offset ${offset} was written past its end: offset ${at} (byte ${
         at - offset - block.size + 1
-      } past the end) holds ${hex(u8[at - base]!)}, not the guard ${
+      } past the end) holds ${hex(tlsf.u8[at - base]!)}, not the guard ${
         hex(Debug.GuardByte)
       }. The block was allocated ${frameOf(block.site)}.`,
     );
@@ -121,7 +123,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
       "write-after-free",
       `${context}, the pool found that the ${block.size}-byte block at offset ${offset} was written after it was freed: offset ${at} (byte ${
         at - offset
-      } of its payload) holds ${hex(u8[at - base]!)}, not the poison ${
+      } of its payload) holds ${hex(tlsf.u8[at - base]!)}, not the poison ${
         hex(Debug.PoisonByte)
       }. The block was allocated ${frameOf(block.allocated)} and freed ${frameOf(block.freed)}.`,
     );
@@ -130,7 +132,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
   const born = (offset: number, size: number, site: Site): void => {
     const capacity = tlsf.liveBlock(offset);
     live.set(offset, { size, capacity, site });
-    u8.fill(Debug.GuardByte, offset - base + size, offset - base + capacity);
+    tlsf.u8.fill(Debug.GuardByte, offset - base + size, offset - base + capacity);
   };
 
   /** Releases the oldest quarantined block to the engine, after verifying its poison. */
@@ -182,7 +184,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
     const context = `While trying to ${op} ${what}`;
     checkGuard(offset, block, context);
     live.delete(offset);
-    u8.fill(Debug.PoisonByte, offset - base, offset - base + block.capacity);
+    tlsf.u8.fill(Debug.PoisonByte, offset - base, offset - base + block.capacity);
     quarantine.set(offset, {
       size: block.size,
       capacity: block.capacity,
