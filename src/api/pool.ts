@@ -20,13 +20,19 @@ import {
   Status,
   Tlsf,
 } from "../engine/tlsf.ts";
-import { checkAlign, checkCallback, checkCount, checkNumber, describe } from "../common/validate.ts";
+import {
+  checkAlign,
+  checkCallback,
+  checkCount,
+  checkNumber,
+  describe,
+} from "../common/validate.ts";
 import {
   bufferOf,
   canGrow,
   defaultCeiling,
-  Growth,
   growMemory,
+  Growth,
   installGrowthLayer,
   isWasmMemory,
   type PoolMemory,
@@ -196,7 +202,9 @@ export class Pool {
     const { growFactor = 2, maxByteLength, onOutOfMemory } = options;
     checkNumber(growFactor, "growFactor");
     if (!(growFactor > 1 && growFactor <= MAX_POOL_BYTES)) {
-      throw new RangeError(`growFactor must be a number above 1, such as 2, but got ${growFactor}.`);
+      throw new RangeError(
+        `growFactor must be a number above 1, such as 2, but got ${growFactor}.`,
+      );
     }
     checkCallback(onOutOfMemory, "onOutOfMemory");
     // A range that ends before the memory does never grows: what follows is someone else's.

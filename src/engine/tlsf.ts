@@ -599,7 +599,9 @@ export class Tlsf {
       ? Value.Nil
       : this.resizeBlock(payload - this.toBlock, blockSizeFor(size), align);
     if (b === Value.Nil) {
-      if (this.onFull === undefined || !this.onFull(size, align) || size > this.maxPayload) return 0;
+      if (this.onFull === undefined || !this.onFull(size, align) || size > this.maxPayload) {
+        return 0;
+      }
       b = this.resizeBlock(payload - this.toBlock, blockSizeFor(size), align);
       if (b === Value.Nil) return 0;
     }
