@@ -31,7 +31,7 @@ export interface Run {
 
 /** Runs the C program (`program.wasm` unless `wasm` is given) on a pool, in debug mode if asked. */
 export async function runProgram(
-  options: { debug?: boolean; wasm?: Uint8Array } = {},
+  options: { debug?: boolean; wasm?: Uint8Array<ArrayBuffer> } = {},
 ): Promise<Run> {
   const wasm = options.wasm ?? await Deno.readFile(new URL("program.wasm", import.meta.url));
   let pool: Pool | undefined;

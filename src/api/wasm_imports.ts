@@ -10,8 +10,11 @@ import type { Pool } from "./pool.ts";
 /** The WebAssembly import module name the functions of `wasmAllocatorImports` are under. */
 export const WASM_ALLOCATOR_MODULE = "mm_alloc";
 
-/** What a module's allocator shim imports: C's allocation functions, pointers as i32. */
-export interface WasmAllocatorFunctions {
+/**
+ * What a module's allocator shim imports: C's allocation functions, pointers
+ * as i32. A type rather than an interface, so that it is a WebAssembly `ModuleImports`.
+ */
+export type WasmAllocatorFunctions = {
   /** `void *malloc(size_t size)`: 0 when there is no room. */
   malloc(size: number): number;
   /** `void free(void *ptr)`: nothing for 0. */
@@ -22,7 +25,7 @@ export interface WasmAllocatorFunctions {
   realloc(ptr: number, size: number): number;
   /** `void *aligned_alloc(size_t align, size_t size)`: 0 for an alignment that is not a power of two. */
   aligned_alloc(align: number, size: number): number;
-}
+};
 
 /**
  * The imports a WebAssembly module needs whose `malloc`, `free`, `calloc`,
@@ -64,7 +67,7 @@ export function wasmAllocatorImports(
 ): { [WASM_ALLOCATOR_MODULE]: WasmAllocatorFunctions } {
   let known: Pool | undefined = typeof pool === "function" ? undefined : pool;
   const get = (): Pool => known ??= (pool as () => Pool)();
-  let bytes = new Uint8Array(0);
+  let bytes: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   const malloc = (size: number): number => get().alloc(size >>> 0);
   return {
     [WASM_ALLOCATOR_MODULE]: {
