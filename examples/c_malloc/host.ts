@@ -34,8 +34,8 @@ export async function runProgram(
   options: { debug?: boolean; wasm?: Uint8Array<ArrayBuffer> } = {},
 ): Promise<Run> {
   const wasm = options.wasm ?? await Deno.readFile(new URL("program.wasm", import.meta.url));
-  let pool: Pool | undefined;
-  let memory: WebAssembly.Memory | undefined;
+  let pool: Pool | undefined = undefined;
+  let memory: WebAssembly.Memory | undefined = undefined;
   const wasi = makeWasi(() => memory!);
   // The imports are made before the module exists; the pool, once its memory does.
   const { instance } = await WebAssembly.instantiate(wasm, {
