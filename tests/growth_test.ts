@@ -246,6 +246,30 @@ Deno.test("onOutOfMemory", async (t) => {
     grower.check();
   });
 
+  await t.step("the bytes it adds to the buffer when growth failed are the pool's", () => {
+    const buffer = resizable(8 * KIB, 1 * MIB);
+    const pool = new Pool(buffer, {
+      onOutOfMemory: (size) => {
+        // As if the system had found memory again.
+        delete (buffer as { resize?: unknown }).resize;
+        buffer.resize(8 * KIB + size + 4 * KIB);
+        return true;
+      },
+    });
+    // The system refuses memory: the pool's own growth fails.
+    Object.defineProperty(buffer, "resize", {
+      configurable: true,
+      value: () => {
+        throw new RangeError("Out of memory");
+      },
+    });
+    const block = pool.allocate(20 * KIB);
+    assert.ok(block !== null);
+    assert.equal(buffer.byteLength, 32 * KIB);
+    assert.equal(pool.byteLength, buffer.byteLength);
+    pool.check();
+  });
+
   await t.step("what it throws reaches the caller, and the pool is as it was", () => {
     const pool = new Pool(new ArrayBuffer(8 * KIB), {
       onOutOfMemory: () => {
