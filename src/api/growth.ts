@@ -234,11 +234,19 @@ export function defaultCeiling(memory: PoolMemory, start: number): number {
  * so that a pool whose memory grew or was cut short never reads stale
  * bytes. It goes on top of debug mode's layer, whose checks read the views.
  */
-export function installGrowthLayer(pool: Pool, growth: Growth, tlsf: Tlsf): void {
+export function installGrowthLayer(
+  pool: Pool,
+  growth: Growth,
+  tlsf: Tlsf,
+  direct: boolean,
+): void {
   const below = Object.getPrototypeOf(pool) as Pool;
   const fresh = (): void => {
     if (!tlsf.intact()) growth.fresh();
   };
+  // `direct` when no layer is below (no debug mode): then the raw calls'
+  // common case goes straight to the engine, as the class's own methods do,
+  // a call less on the hot path.
   const methods: Required<LayerMethods> = {
     allocate(size: number, options?: AllocateOptions): Block | null {
       fresh();
@@ -258,11 +266,16 @@ export function installGrowthLayer(pool: Pool, growth: Growth, tlsf: Tlsf): void
     },
     alloc(size: number, align?: number): number {
       fresh();
-      return below.alloc.call(pool, size, align);
+      return direct && size >>> 0 === size && align === undefined
+        ? tlsf.allocate(size)
+        : below.alloc.call(pool, size, align);
     },
     free(offset: number): void {
       fresh();
-      below.free.call(pool, offset);
+      // A refused offset changed nothing: the class's method then says why.
+      if (!(direct && typeof offset === "number" && tlsf.free(offset) === 0)) {
+        below.free.call(pool, offset);
+      }
     },
     sizeOf(offset: number): number {
       fresh();

@@ -243,7 +243,9 @@ export class Pool {
     if (canGrow(memory) || onOutOfMemory !== undefined) {
       const settings = { factor: growFactor, ceiling: growable ? ceiling : size, onOutOfMemory };
       this.#growth = new Growth(this, this.#tlsf, memory, settings);
-      if (canGrow(memory)) installGrowthLayer(this, this.#growth, this.#tlsf);
+      if (canGrow(memory)) {
+        installGrowthLayer(this, this.#growth, this.#tlsf, options.debug !== true);
+      }
     }
   }
 
