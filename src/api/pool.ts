@@ -116,6 +116,8 @@ export interface BlockInfo {
  * | `stats` | as `largestFreeBlock` |
  * | `blocks`, `check` | O(blocks) |
  * | `leaks` (debug mode) | O(live blocks · log live blocks) |
+ * | growing, when full (memory that can grow) | O(1) besides the memory's own growth |
+ * | `trim` | O(1) besides the buffer's resize |
  *
  * @example Allocating, writing, freeing
  * ```ts

@@ -7,12 +7,21 @@
 
 import type { Pool } from "./pool.ts";
 
-/** The WebAssembly import module name the functions of `wasmAllocatorImports` are under. */
-export const WASM_ALLOCATOR_MODULE = "mm_alloc";
-
 /**
- * What a module's allocator shim imports: C's allocation functions, pointers
- * as i32. A type rather than an interface, so that it is a WebAssembly `ModuleImports`.
+ * What a module's allocator shim imports from the import module `mm_alloc`:
+ * C's allocation functions, pointers as i32. A type rather than an
+ * interface, so that it is a WebAssembly `ModuleImports`.
+ *
+ * @example
+ * ```ts
+ * import { Pool, type WasmAllocatorFunctions, wasmAllocatorImports } from "@mm/alloc";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = new Pool(new WebAssembly.Memory({ initial: 1 }));
+ * const c: WasmAllocatorFunctions = wasmAllocatorImports(pool).mm_alloc;
+ * assert.equal(c.aligned_alloc(3, 8), 0); // not a power of two
+ * assert.equal(c.aligned_alloc(64, 8) % 64, 0);
+ * ```
  */
 export type WasmAllocatorFunctions = {
   /** `void *malloc(size_t size)`: 0 when there is no room. */
@@ -64,13 +73,13 @@ export type WasmAllocatorFunctions = {
  */
 export function wasmAllocatorImports(
   pool: Pool | (() => Pool),
-): { [WASM_ALLOCATOR_MODULE]: WasmAllocatorFunctions } {
+): { mm_alloc: WasmAllocatorFunctions } {
   let known: Pool | undefined = typeof pool === "function" ? undefined : pool;
   const get = (): Pool => known ??= (pool as () => Pool)();
   let bytes: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   const malloc = (size: number): number => get().alloc(size >>> 0);
   return {
-    [WASM_ALLOCATOR_MODULE]: {
+    mm_alloc: {
       malloc,
       free(ptr: number): void {
         if (ptr !== 0) get().free(ptr >>> 0);
