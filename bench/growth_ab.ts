@@ -24,6 +24,53 @@ function time(step: () => void, steps: number): number {
 
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[values.length >> 1]!;
 
+/** Each round's time through `ours` over the time through `old`, the order alternating. */
+function ratios(old: () => void, ours: () => void, steps: number): number[] {
+  time(old, steps);
+  time(ours, steps);
+  const found: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const first = round % 2 === 0;
+    const a = first ? time(old, steps) : 0;
+    const b = time(ours, steps);
+    const c = first ? 0 : time(old, steps);
+    found.push(b / (a + c));
+  }
+  return found;
+}
+
+function report(what: string, found: number[]): void {
+  console.log(
+    `${what}: with growth / before = ${median(found).toFixed(3)} (range ${
+      Math.min(...found).toFixed(3)
+    }-${Math.max(...found).toFixed(3)}, ${rounds} rounds)`,
+  );
+}
+
+{
+  const old = new before.Pool(new ArrayBuffer(64 * 1024));
+  const ours = new now.Pool(new ArrayBuffer(64 * 1024));
+  const oldStep = () => old.free(old.alloc(64));
+  const ourStep = () => ours.free(ours.alloc(64));
+  report("alloc+free 64 B", ratios(oldStep, ourStep, 1_000_000));
+}
+
+{
+  const old = new before.Pool(new ArrayBuffer(64 * 1024));
+  const ours = new now.Pool(new ArrayBuffer(64 * 1024));
+  const oldStep = () => {
+    const block = old.allocate(64)!;
+    block.f64[0] = 1;
+    block.free();
+  };
+  const ourStep = () => {
+    const block = ours.allocate(64)!;
+    block.f64[0] = 1;
+    block.free();
+  };
+  report("allocate + f64 write + free(), 64 B", ratios(oldStep, ourStep, 500_000));
+}
+
 for (const resizable of [false, true]) {
   for (const live of [1000, 100_000]) {
     const { initialSizes, slots, sizes } = churnSequence(live);
@@ -36,24 +83,7 @@ for (const resizable of [false, true]) {
       STEP_MASK,
       resizable,
     ] as const;
-    const old = before.churn(...args);
-    const ours = now.churn(...args);
-    const steps = 200_000;
-    time(old, steps);
-    time(ours, steps);
-    const ratios: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const first = round % 2 === 0;
-      const a = first ? time(old, steps) : 0;
-      const b = time(ours, steps);
-      const c = first ? 0 : time(old, steps);
-      ratios.push(b / (a + c));
-    }
-    console.log(
-      `churn L=${live}${resizable ? ", resizable buffer" : ""}: with growth / before = ` +
-        `${median(ratios).toFixed(3)} (range ${Math.min(...ratios).toFixed(3)}-${
-          Math.max(...ratios).toFixed(3)
-        }, ${rounds} rounds of ${steps} steps)`,
-    );
+    const found = ratios(before.churn(...args), now.churn(...args), 200_000);
+    report(`churn L=${live}${resizable ? ", resizable buffer" : ""}`, found);
   }
 }
