@@ -29,7 +29,7 @@ import type { AllocateOptions, Pool } from "./pool.ts";
 import type { Block } from "./block.ts";
 
 /** Bytes in a WebAssembly page, the unit `memory.grow` counts in. */
-export const WASM_PAGE = 65536;
+const WASM_PAGE = 65536;
 
 /** The largest WebAssembly memory with 32-bit addresses, in bytes. */
 const WASM_MAX_BYTES = 2 ** 32;
