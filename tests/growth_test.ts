@@ -526,6 +526,15 @@ Deno.test("a pool over a WebAssembly.Memory", async (t) => {
     assert.equal(pool.leaks().length, live.size);
   });
 
+  await t.step("debug mode guards a block the pool grew for", () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const pool = new Pool(memory, { byteOffset: 2048, debug: true });
+    const big = pool.allocate(200_000)!;
+    assert.ok(memory.buffer.byteLength > PAGE);
+    new Uint8Array(memory.buffer, big.offset, 200_001).fill(1);
+    assert.throws(() => big.free(), code("overflow"));
+  });
+
   await t.step("a shared memory", () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 100, shared: true });
     const pool = new Pool(memory, { byteOffset: 1024 });

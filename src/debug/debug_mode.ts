@@ -23,7 +23,7 @@ import { PoolError } from "../common/errors.ts";
 import type { AllocateOptions, Pool } from "../api/pool.ts";
 import { type LayerMethods, pushLayer, registerDebugLayer } from "../api/layer.ts";
 import { refusalError } from "../api/refusal.ts";
-import { Size, Status, type Tlsf } from "../engine/tlsf.ts";
+import { MAX_POOL_BYTES, Size, Status, type Tlsf } from "../engine/tlsf.ts";
 import { checkAlign, checkCount } from "../common/validate.ts";
 
 /** Debug mode's patterns and sizes. */
@@ -96,6 +96,14 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
   const bound = (tlsf.end + Size.Sentinel) >>> Debug.QuarantineShift;
   let held = 0;
 
+  /**
+   * Whether no pool could hold `size` bytes, so that asking for a guard
+   * would only change the size the refusal names: more than the pool has,
+   * and it cannot grow (nor could any pool, past 4 GiB).
+   */
+  const hopeless = (size: number): boolean =>
+    size > tlsf.maxPayload && (tlsf.onFull === undefined || size >= MAX_POOL_BYTES);
+
   /** Offset of the first byte in [from, to) (offsets in the buffer) that is not `byte`, or -1. */
   const firstChanged = (from: number, to: number, byte: number): number => {
     const u8 = tlsf.u8;
@@ -156,7 +164,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
    * largest free block might be too small.
    */
   const reserve = (size: number, align: number, context: string): number => {
-    if (size > tlsf.maxPayload) return size;
+    if (hopeless(size)) return size;
     const asked = size + Debug.Guard;
     const slack = align > Size.Align ? align + Size.MinBlock : 0;
     // The top block is read in O(1); the largest binned block may need a walk.
@@ -208,9 +216,9 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
     attempt: (asked: number) => number,
   ): number => {
     checkGuard(from, block, context);
-    const asked = size > tlsf.maxPayload ? size : size + Debug.Guard;
+    const asked = hopeless(size) ? size : size + Debug.Guard;
     let to = attempt(asked);
-    if (to === 0 && quarantine.size > 0 && asked <= tlsf.maxPayload) {
+    if (to === 0 && quarantine.size > 0 && !hopeless(asked)) {
       drain(context);
       to = attempt(asked);
     }
