@@ -37,6 +37,24 @@ Deno.test("in debug mode the C program's leak is reported, with its C frames", a
   run.pool.check();
 });
 
+Deno.test("the host program shows the C program's heap and its leak", async () => {
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      new URL("../examples/c_malloc/host.ts", import.meta.url).href,
+      "--debug",
+    ],
+    stdout: "piped",
+  }).output();
+  assert.equal(code, 0);
+  const out = new TextDecoder().decode(stdout);
+  assert.match(out, /^c_malloc: 12 checks, 0 failed/);
+  assert.match(out, /exit status 0\n/);
+  assert.match(out, /heap from \d+ in a \d+-byte memory: \d+ bytes, \d+ used/);
+  assert.match(out, /leaked 1234 bytes at \d+, allocated\n {2}at malloc/);
+});
+
 Deno.test("the C program links no allocator of its own: malloc and friends are imports", async () => {
   const module = await WebAssembly.compile(await Deno.readFile(WASM));
   const imports = WebAssembly.Module.imports(module)

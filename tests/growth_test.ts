@@ -55,16 +55,25 @@ async function growModule(memory: WebAssembly.Memory): Promise<GrowModule> {
   return instance.exports as unknown as GrowModule;
 }
 
-/** A random workload over `pool` whose every block's bytes are checked before it is freed. */
+/**
+ * A random workload over `pool`: allocations, frees and resizes, every
+ * block's bytes checked before it is freed or resized.
+ */
 function churn(pool: Pool, steps: number, seed: number, maxSize: number): Map<Block, number> {
   const random = seeded(seed);
   const live = new Map<Block, number>();
   for (let i = 0; i < steps; i++) {
-    if (live.size > 0 && random() < 0.4) {
+    const choice = random();
+    if (live.size > 0 && choice < 0.5) {
       const [block, fill] = [...live][Math.floor(random() * live.size)]!;
       assert.ok(block.u8.every((byte) => byte === fill), `block at ${block.offset} kept its bytes`);
-      block.free();
-      live.delete(block);
+      if (choice < 0.35) {
+        block.free();
+        live.delete(block);
+      } else {
+        assert.ok(pool.resize(block, Math.floor(random() * 2 * maxSize)), `step ${i}: resized`);
+        block.u8.fill(fill);
+      }
       continue;
     }
     const block = pool.allocate(Math.floor(random() * maxSize));
