@@ -25,6 +25,7 @@ export { PoolError, type PoolErrorCode } from "./src/common/errors.ts";
 export { heapMap, type HeapMapOptions } from "./src/api/heap_map.ts";
 export { type AllocateOptions, type BlockInfo, Pool, type PoolOptions } from "./src/api/pool.ts";
 export type { PoolStats } from "./src/engine/stats.ts";
+export { type WasmAllocatorFunctions, wasmAllocatorImports } from "./src/api/wasm_imports.ts";
 export {
   allocate,
   bytesFree,

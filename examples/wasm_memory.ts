@@ -63,9 +63,9 @@ const { instance } = await WebAssembly.instantiate(SUM_MODULE, { env: { memory }
 const sum = instance.exports.sum as (ptr: number, n: number) => number;
 
 // The first page stays the module's own (its stack and static data, in a real
-// program); the pool manages the three after it. The pool's offsets are
-// offsets into memory.buffer, so they are pointers WebAssembly understands.
-const pool = new Pool(memory.buffer, { byteOffset: PAGE });
+// program); the pool manages the three after it, and grows the memory when
+// full. Its offsets are pointers WebAssembly understands.
+const pool = new Pool(memory, { byteOffset: PAGE });
 
 const ptr = pool.alloc(COUNT * Float64Array.BYTES_PER_ELEMENT);
 const values = new Float64Array(memory.buffer, ptr, COUNT);

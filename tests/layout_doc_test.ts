@@ -10,6 +10,7 @@ import {
   HeaderWord,
   metadataBytes,
   rowsFor,
+  SentinelField,
   Size,
   UsedField,
   Value,
@@ -72,6 +73,8 @@ const MEMBERS: Record<string, number> = {
   "Value.CheckMul": Value.CheckMul,
   "Value.CheckFold": Value.CheckFold,
   "Value.Sentinel": Value.Sentinel,
+  "Value.TailMark": Value.TailMark,
+  "SentinelField.Mark": SentinelField.Mark,
 };
 
 /** The enums the document's introduction says it describes. */
@@ -84,6 +87,7 @@ const DOCUMENTED = [
   "FreeField",
   "Bins",
   "Value",
+  "SentinelField",
 ];
 
 /** Member names of `export const enum <name>` in the source, comments stripped. */

@@ -9,8 +9,11 @@ const SWITCH = /^(\s*)Checks = 1,$/m;
 /** A churn step factory, written as plain JavaScript next to each copy it drives. */
 const CHURN_JS = `import { Pool } from "./api/pool.ts";
 
-export function churn(bytes, initialSizes, slots, sizes, warmSteps, stepMask) {
-  const pool = new Pool(new ArrayBuffer(bytes));
+export function churn(bytes, initialSizes, slots, sizes, warmSteps, stepMask, resizable) {
+  const buffer = resizable
+    ? new ArrayBuffer(bytes, { maxByteLength: 4 * bytes })
+    : new ArrayBuffer(bytes);
+  const pool = new Pool(buffer);
   const live = new Uint32Array(initialSizes.length);
   for (let i = 0; i < live.length; i++) live[i] = pool.alloc(initialSizes[i]);
   let k = 0;
@@ -25,7 +28,11 @@ export function churn(bytes, initialSizes, slots, sizes, warmSteps, stepMask) {
 }
 `;
 
-/** Makes a churn step through a copy of the library: free a random block, allocate another. */
+/**
+ * Makes a churn step through a copy of the library: free a random block,
+ * allocate another; over a resizable buffer (that may grow to 4 times its
+ * size) if `resizable`.
+ */
 export type ChurnFactory = (
   bytes: number,
   initialSizes: Uint32Array,
@@ -33,6 +40,7 @@ export type ChurnFactory = (
   sizes: Uint32Array,
   warmSteps: number,
   stepMask: number,
+  resizable?: boolean,
 ) => () => void;
 
 /** What a copy of the library gives a bench. */
@@ -78,6 +86,33 @@ export async function libraryCopy(checks: boolean): Promise<LibraryCopy> {
   const { Pool } = await import(new URL("api/pool.ts", base).href);
   const { churn } = await import(new URL("churn.js", base).href);
   // Loaded whole, so the files are no longer needed.
+  await Deno.remove(dir, { recursive: true });
+  return { Pool, churn };
+}
+
+/**
+ * The library as it was at `commit` (its src/, taken with `git archive`),
+ * imported as a separate module graph: for comparing a change with the code
+ * before it in the same run. Null if git or the commit is not there.
+ */
+export async function libraryAtCommit(commit: string): Promise<LibraryCopy | null> {
+  const root = new URL("..", import.meta.url).pathname;
+  const archive = await new Deno.Command("git", {
+    args: ["-C", root, "archive", "--format=tar", commit, "src"],
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => null);
+  if (archive === null || !archive.success) return null;
+  const dir = await Deno.makeTempDir({ prefix: `mm-alloc-${commit}-` });
+  const tar = new Deno.Command("tar", { args: ["-x", "-C", dir], stdin: "piped" }).spawn();
+  const writer = tar.stdin.getWriter();
+  await writer.write(archive.stdout);
+  await writer.close();
+  if (!(await tar.status).success) throw new Error(`Could not unpack src/ of ${commit}.`);
+  await Deno.writeTextFile(`${dir}/src/churn.js`, CHURN_JS);
+  const base = new URL(`file://${dir}/src/`);
+  const { Pool } = await import(new URL("api/pool.ts", base).href);
+  const { churn } = await import(new URL("churn.js", base).href);
   await Deno.remove(dir, { recursive: true });
   return { Pool, churn };
 }

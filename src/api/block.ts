@@ -4,9 +4,10 @@
  * @module
  */
 
-import { PoolError } from "../common/errors.ts";
+import { bufferLost, PoolError } from "../common/errors.ts";
 import { describe } from "../common/validate.ts";
 import type { Pool } from "./pool.ts";
+import { Size } from "../engine/tlsf.ts";
 
 /**
  * A typed-array constructor, as `Block.view` takes it: `Int32Array`,
@@ -29,7 +30,10 @@ export let moveBlock: (block: Block, offset: number, length: number) => void;
 /**
  * One allocated block of a pool: where its payload is, how long it is, and
  * typed-array views of it. Views are made on first use and kept, so asking
- * again is free. Once the block is freed, its views can no longer be had.
+ * again is free; when the pool's memory grows and its buffer is replaced
+ * (a `WebAssembly.Memory`'s), they are made anew on the next access, and a
+ * view of a detached buffer is never handed out. Once the block is freed,
+ * its views can no longer be had.
  *
  * Blocks come from {@linkcode Pool.allocate}; they cannot be made directly.
  *
@@ -95,7 +99,12 @@ export class Block {
    * @throws {PoolError} `use-after-free` once the block is freed.
    */
   get u8(): Uint8Array {
-    return this.#u8 ??= new Uint8Array(this.#buffer("u8"), this.#offset, this.#length);
+    const view = this.#u8;
+    // A view over a buffer since detached or cut short has no bytes left.
+    if (view !== undefined && view.byteLength !== 0) return view;
+    const buffer = this.#buffer("u8");
+    if (view !== undefined && this.#length === 0 && view.buffer === buffer) return view;
+    return this.#u8 = new Uint8Array(buffer, this.#offset, this.#length);
   }
 
   /**
@@ -104,7 +113,11 @@ export class Block {
    * @throws {PoolError} `use-after-free` once the block is freed.
    */
   get f64(): Float64Array {
-    return this.#f64 ??= new Float64Array(this.#buffer("f64"), this.#offset, this.#length >>> 3);
+    const view = this.#f64;
+    if (view !== undefined && view.byteLength !== 0) return view;
+    const buffer = this.#buffer("f64");
+    if (view !== undefined && this.#length < Size.Align && view.buffer === buffer) return view;
+    return this.#f64 = new Float64Array(buffer, this.#offset, this.#length >>> 3);
   }
 
   /**
@@ -158,7 +171,12 @@ export class Block {
         `Cannot use ${what} of the block at offset ${this.#offset}: it was freed.`,
       );
     }
-    return this.#pool.buffer;
+    // The pool's buffer now: a WebAssembly memory's is a new one after each grow.
+    const buffer = this.#pool.buffer;
+    if ((buffer as { detached?: boolean }).detached === true) {
+      throw bufferLost(buffer, this.#offset + this.#length);
+    }
+    return buffer;
   }
 
   static {

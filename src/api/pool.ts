@@ -20,7 +20,23 @@ import {
   Status,
   Tlsf,
 } from "../engine/tlsf.ts";
-import { checkAlign, checkCount, describe } from "../common/validate.ts";
+import {
+  checkAlign,
+  checkCallback,
+  checkCount,
+  checkNumber,
+  describe,
+} from "../common/validate.ts";
+import {
+  bufferOf,
+  canGrow,
+  defaultCeiling,
+  growMemory,
+  Growth,
+  installGrowthLayer,
+  isWasmMemory,
+  type PoolMemory,
+} from "./growth.ts";
 
 /** Where in the buffer the pool lives; by default, all of it. */
 export interface PoolOptions {
@@ -41,6 +57,27 @@ export interface PoolOptions {
    * releasing the quarantine would free, and `sizeOf()` is the size asked for.
    */
   debug?: boolean;
+  /**
+   * For memory that can grow (a resizable `ArrayBuffer`, a growable
+   * `SharedArrayBuffer`, a `WebAssembly.Memory`): when an allocation finds
+   * no room, the pool grows the memory by this factor (at least as far as
+   * the allocation needs) and extends its free space at the end. Above 1;
+   * default 2. A pool grows only while its range ends where the memory ends.
+   */
+  growFactor?: number;
+  /**
+   * The most bytes the pool's range may grow to. Default: as far as the
+   * memory can grow (its `maxByteLength`; 4 GiB for WebAssembly), at most 4 GiB.
+   */
+  maxByteLength?: number;
+  /**
+   * Called when an allocation or resize of `size` bytes finds no room and
+   * the pool cannot grow, before it gives up. It may free blocks or grow
+   * the memory itself (bytes it adds past a pool that ended at the
+   * memory's end are the pool's); returning `true` makes the pool try once
+   * more. What it throws reaches the caller, and the pool is as it was.
+   */
+  onOutOfMemory?: (size: number, pool: Pool) => boolean;
 }
 
 /** How `Pool.allocate` places and prepares a block. */
@@ -79,6 +116,8 @@ export interface BlockInfo {
  * | `stats` | as `largestFreeBlock` |
  * | `blocks`, `check` | O(blocks) |
  * | `leaks` (debug mode) | O(live blocks · log live blocks) |
+ * | growing, when full (memory that can grow) | O(1) besides the memory's own growth |
+ * | `trim` | O(1) besides the buffer's resize |
  *
  * @example Allocating, writing, freeing
  * ```ts
@@ -96,22 +135,48 @@ export interface BlockInfo {
 export class Pool {
   readonly #buffer: ArrayBuffer | SharedArrayBuffer;
   readonly #tlsf: Tlsf;
+  readonly #growth: Growth | undefined;
 
   /**
-   * Formats `buffer` (or the range `options` names) as one empty pool.
+   * Formats `memory` (or the range `options` names) as one empty pool.
    *
-   * @param buffer The memory to manage; a `WebAssembly.Memory`'s `buffer` works too.
-   * @param options The range of `buffer` to manage, and debug mode.
-   * @throws {TypeError} If `buffer` is not an `ArrayBuffer` or `SharedArrayBuffer`.
-   * @throws {RangeError} If the range is outside the buffer, larger than 4 GiB, or
-   * too small for the pool's metadata and one smallest block.
+   * Over a `WebAssembly.Memory`, offsets are the module's pointers, and the
+   * pool follows the memory across grows made by anyone: every call, and
+   * every `Block` view, uses the memory's current buffer. Over memory that
+   * can grow, the pool grows it when full (see `growFactor`).
+   *
+   * @param memory The memory to manage.
+   * @param options The range of `memory` to manage, growth, and debug mode.
+   * @throws {TypeError} If `memory` is not an `ArrayBuffer`, `SharedArrayBuffer`
+   * or `WebAssembly.Memory`, or an option has the wrong type.
+   * @throws {RangeError} If the range is outside the memory, larger than 4 GiB, or
+   * too small for the pool's metadata and one smallest block (and cannot
+   * grow to it); or `growFactor` is not above 1, or `maxByteLength` is below
+   * the range or beyond what the memory can grow to.
+   *
+   * @example A pool that doubles a resizable buffer when full
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const buffer = new ArrayBuffer(4096, { maxByteLength: 1 << 20 });
+   * const pool = new Pool(buffer);
+   * const big = pool.allocate(6000)!; // more than it had: it doubles
+   * assert.equal(buffer.byteLength, 8192);
+   * big.free();
+   * assert.equal(pool.trim(), 8192 - pool.byteLength);
+   * ```
    */
-  constructor(buffer: ArrayBuffer | SharedArrayBuffer, options: PoolOptions = {}) {
-    if (!isBuffer(buffer)) {
+  constructor(memory: PoolMemory, options: PoolOptions = {}) {
+    const wasm = isWasmMemory(memory);
+    if (!wasm && !isBuffer(memory)) {
       throw new TypeError(
-        `A pool needs an ArrayBuffer or SharedArrayBuffer, but got ${describe(buffer)}.`,
+        `A pool needs an ArrayBuffer, SharedArrayBuffer or WebAssembly.Memory, but got ${
+          describe(memory)
+        }.`,
       );
     }
+    const buffer = bufferOf(memory);
     const byteOffset = options.byteOffset ?? 0;
     checkCount(byteOffset, "byteOffset");
     if (byteOffset > buffer.byteLength) {
@@ -136,16 +201,54 @@ export class Pool {
         `A pool spans at most 4 GiB (${MAX_POOL_BYTES} bytes), but the range has ${size}; pass a smaller byteLength.`,
       );
     }
-    const rows = rowsFor(size);
+    const { growFactor = 2, maxByteLength, onOutOfMemory } = options;
+    checkNumber(growFactor, "growFactor");
+    if (!(growFactor > 1 && growFactor <= MAX_POOL_BYTES)) {
+      throw new RangeError(
+        `growFactor must be a number above 1, such as 2, but got ${growFactor}.`,
+      );
+    }
+    checkCallback(onOutOfMemory, "onOutOfMemory");
+    // A range that ends before the memory does never grows: what follows is someone else's.
+    const growable = canGrow(memory) && start + size === buffer.byteLength;
+    const most = growable ? defaultCeiling(memory, start) : size;
+    let ceiling = most;
+    if (maxByteLength !== undefined) {
+      checkCount(maxByteLength, "maxByteLength");
+      if (maxByteLength < size || maxByteLength > Math.max(most, size)) {
+        throw new RangeError(
+          `maxByteLength must be from the range's ${size} bytes to the ${most} the memory can grow to, but got ${maxByteLength}.`,
+        );
+      }
+      ceiling = Math.floor(maxByteLength / Size.Align) * Size.Align;
+    }
+    const rows = rowsFor(ceiling);
     const needed = metadataBytes(rows) + Size.MinBlock;
-    if (size < needed) {
+    if (size < needed && (!growable || ceiling < needed)) {
       throw new RangeError(
         `A pool needs at least ${needed} bytes (8-byte aligned) for its metadata and one block, but the range has ${size}.`,
       );
     }
-    this.#buffer = buffer;
-    this.#tlsf = new Tlsf(buffer, start, size, rows);
+    let length = size;
+    if (size < needed) {
+      const grown = growMemory(memory, start + needed);
+      if (grown < 0) {
+        throw new RangeError(
+          `A pool needs at least ${needed} bytes for its metadata and one block, and the memory could not grow to hold them.`,
+        );
+      }
+      length = Math.min(ceiling, Math.floor((grown - start) / Size.Align) * Size.Align);
+    }
+    this.#buffer = bufferOf(memory);
+    this.#tlsf = new Tlsf(this.#buffer, start, length, rows);
     if (options.debug === true) installDebugLayer(this, this.#tlsf);
+    if (canGrow(memory) || onOutOfMemory !== undefined) {
+      const settings = { factor: growFactor, ceiling: growable ? ceiling : size, onOutOfMemory };
+      this.#growth = new Growth(this, this.#tlsf, memory, settings);
+      if (canGrow(memory)) {
+        installGrowthLayer(this, this.#growth, this.#tlsf, options.debug !== true);
+      }
+    }
   }
 
   /**
@@ -172,9 +275,12 @@ export class Pool {
     return new Pool(new ArrayBuffer(byteLength));
   }
 
-  /** The buffer the pool manages. */
+  /**
+   * The buffer that holds the pool's bytes: for a `WebAssembly.Memory`, its
+   * buffer now (a new one after each grow).
+   */
   get buffer(): ArrayBuffer | SharedArrayBuffer {
-    return this.#buffer;
+    return this.#growth === undefined ? this.#buffer : this.#growth.buffer;
   }
 
   /** Byte offset in `buffer` where the pool's range starts. */
@@ -474,6 +580,7 @@ export class Pool {
    * ```
    */
   bytesUsed(): number {
+    this.#growth?.fresh();
     const used = this.#tlsf.u32[HeaderWord.BytesUsed];
     if (used === undefined) this.#tlsf.assertAttached();
     return used!;
@@ -541,6 +648,7 @@ export class Pool {
    * ```
    */
   stats(): PoolStats {
+    this.#growth?.fresh();
     this.#tlsf.assertAttached();
     return readStats(this.#tlsf, this.largestFreeBlock());
   }
@@ -564,6 +672,7 @@ export class Pool {
    */
   *blocks(): IterableIterator<BlockInfo> {
     const tlsf = this.#tlsf;
+    this.#growth?.fresh();
     tlsf.assertAttached();
     const { u32, first, end, base } = tlsf;
     for (let b = first; b < end;) {
@@ -596,6 +705,40 @@ export class Pool {
   check(): void {
     this.#tlsf.assertAttached();
     checkPool(this.#tlsf);
+  }
+
+  /**
+   * Gives memory back: shrinks a resizable `ArrayBuffer` whose end is the
+   * pool's end to the end of the last used block, plus `keep` bytes of free
+   * space (rounded up to 8, and to a smallest block of 16). A pool that
+   * cannot shrink gives back nothing: one over a fixed or growable
+   * `SharedArrayBuffer`, or a `WebAssembly.Memory` (which never shrinks;
+   * its free space stays the pool's, for the next allocations).
+   *
+   * @param keep Free bytes to keep at the end. Default 0.
+   * @returns The bytes the buffer shrank by.
+   * @throws {TypeError} If `keep` is not a number.
+   * @throws {RangeError} If `keep` is not a whole number from 0 to 2^53 - 1.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const buffer = new ArrayBuffer(8192, { maxByteLength: 1 << 20 });
+   * const pool = new Pool(buffer);
+   * const kept = pool.allocate(100)!;
+   * const given = pool.trim(1024);
+   * assert.equal(buffer.byteLength, 8192 - given);
+   * assert.ok(pool.largestFreeBlock() >= 1000);
+   * kept.free();
+   * ```
+   */
+  trim(keep = 0): number {
+    checkCount(keep, "keep");
+    if (this.#growth === undefined) return 0;
+    this.#growth.fresh();
+    return this.#growth.trim(keep);
   }
 
   /**

@@ -13,8 +13,10 @@
  * - `invalid-offset`: a raw offset is not the payload of a live block.
  * - `corrupt`: the pool's own bookkeeping does not add up (see `Pool.check`).
  * - `no-pool`: a module-level function was called before `initPool`.
- * - `detached`: the pool's buffer was detached, as a `WebAssembly.Memory`'s
- *   buffer is when the memory grows.
+ * - `detached`: the pool's buffer was detached (transferred), or a
+ *   `WebAssembly.Memory`'s old buffer was given rather than the memory.
+ * - `resized`: the pool's resizable buffer was shrunk below the pool's end
+ *   (and perhaps grown back, which zeroes the bytes it had lost).
  * - `overflow`: in debug mode, a block was written past its end.
  * - `write-after-free`: in debug mode, a freed block was written before it was reused.
  * - `no-debug`: `Pool.leaks()` was called on a pool made without `{ debug: true }`.
@@ -27,6 +29,7 @@ export type PoolErrorCode =
   | "corrupt"
   | "no-pool"
   | "detached"
+  | "resized"
   | "overflow"
   | "write-after-free"
   | "no-debug";
@@ -67,4 +70,26 @@ export class PoolError extends Error {
 /** Throws `PoolError("corrupt")` saying what was found damaged. */
 export function corrupt(damage: string): never {
   throw new PoolError("corrupt", `The pool is corrupt: ${damage}.`);
+}
+
+/**
+ * The error for a pool whose views no longer reach its bytes: `detached` if
+ * `buffer` was detached, `resized` if it is shorter than `end`, the pool's
+ * end in it; `resized` too if it is long enough, since its bytes then came
+ * back zeroed after a shrink.
+ */
+export function bufferLost(buffer: ArrayBufferLike, end: number): PoolError {
+  if ((buffer as { detached?: boolean }).detached === true) {
+    return new PoolError(
+      "detached",
+      "The pool's buffer was detached (transferred, or the old buffer of a WebAssembly.Memory that grew); make a pool over the memory itself to follow its growth.",
+    );
+  }
+  const length = buffer.byteLength;
+  return new PoolError(
+    "resized",
+    length < end
+      ? `The pool's buffer was shrunk to ${length} bytes, below the pool's end at ${end}: the blocks past it are lost.`
+      : `The pool's buffer was shrunk below the pool's end at ${end} and grown back: the bytes it lost came back zeroed, and the pool cannot be used.`,
+  );
 }

@@ -23,7 +23,7 @@ import { PoolError } from "../common/errors.ts";
 import type { AllocateOptions, Pool } from "../api/pool.ts";
 import { type LayerMethods, pushLayer, registerDebugLayer } from "../api/layer.ts";
 import { refusalError } from "../api/refusal.ts";
-import { Size, Status, type Tlsf } from "../engine/tlsf.ts";
+import { MAX_POOL_BYTES, Size, Status, type Tlsf } from "../engine/tlsf.ts";
 import { checkAlign, checkCount } from "../common/validate.ts";
 
 /** Debug mode's patterns and sizes. */
@@ -88,15 +88,25 @@ function hex(byte: number): string {
  */
 function installDebug(pool: Pool, tlsf: Tlsf): void {
   const proto = Object.getPrototypeOf(pool) as Pool;
-  const { u8, base } = tlsf;
+  // The views are read from the engine at each use: a pool that grows makes them anew.
+  const base = tlsf.base;
   const live = new Map<number, Live>();
   // A Map keeps insertion order: its first entry is the oldest.
   const quarantine = new Map<number, Freed>();
   const bound = (tlsf.end + Size.Sentinel) >>> Debug.QuarantineShift;
   let held = 0;
 
+  /**
+   * Whether no pool could hold `size` bytes, so that asking for a guard
+   * would only change the size the refusal names: more than the pool has,
+   * and it cannot grow (nor could any pool, past 4 GiB).
+   */
+  const hopeless = (size: number): boolean =>
+    size > tlsf.maxPayload && (tlsf.onFull === undefined || size >= MAX_POOL_BYTES);
+
   /** Offset of the first byte in [from, to) (offsets in the buffer) that is not `byte`, or -1. */
   const firstChanged = (from: number, to: number, byte: number): number => {
+    const u8 = tlsf.u8;
     for (let i = from - base, end = to - base; i < end; i++) {
       if (u8[i] !== byte) return i + base;
     }
@@ -110,7 +120,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
       "overflow",
       `${context}, the pool found that the ${block.size}-byte block at offset ${offset} was written past its end: offset ${at} (byte ${
         at - offset - block.size + 1
-      } past the end) holds ${hex(u8[at - base]!)}, not the guard ${
+      } past the end) holds ${hex(tlsf.u8[at - base]!)}, not the guard ${
         hex(Debug.GuardByte)
       }. The block was allocated ${frameOf(block.site)}.`,
     );
@@ -121,7 +131,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
       "write-after-free",
       `${context}, the pool found that the ${block.size}-byte block at offset ${offset} was written after it was freed: offset ${at} (byte ${
         at - offset
-      } of its payload) holds ${hex(u8[at - base]!)}, not the poison ${
+      } of its payload) holds ${hex(tlsf.u8[at - base]!)}, not the poison ${
         hex(Debug.PoisonByte)
       }. The block was allocated ${frameOf(block.allocated)} and freed ${frameOf(block.freed)}.`,
     );
@@ -130,7 +140,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
   const born = (offset: number, size: number, site: Site): void => {
     const capacity = tlsf.liveBlock(offset);
     live.set(offset, { size, capacity, site });
-    u8.fill(Debug.GuardByte, offset - base + size, offset - base + capacity);
+    tlsf.u8.fill(Debug.GuardByte, offset - base + size, offset - base + capacity);
   };
 
   /** Releases the oldest quarantined block to the engine, after verifying its poison. */
@@ -154,7 +164,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
    * largest free block might be too small.
    */
   const reserve = (size: number, align: number, context: string): number => {
-    if (size > tlsf.maxPayload) return size;
+    if (hopeless(size)) return size;
     const asked = size + Debug.Guard;
     const slack = align > Size.Align ? align + Size.MinBlock : 0;
     // The top block is read in O(1); the largest binned block may need a walk.
@@ -182,7 +192,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
     const context = `While trying to ${op} ${what}`;
     checkGuard(offset, block, context);
     live.delete(offset);
-    u8.fill(Debug.PoisonByte, offset - base, offset - base + block.capacity);
+    tlsf.u8.fill(Debug.PoisonByte, offset - base, offset - base + block.capacity);
     quarantine.set(offset, {
       size: block.size,
       capacity: block.capacity,
@@ -206,9 +216,9 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
     attempt: (asked: number) => number,
   ): number => {
     checkGuard(from, block, context);
-    const asked = size > tlsf.maxPayload ? size : size + Debug.Guard;
+    const asked = hopeless(size) ? size : size + Debug.Guard;
     let to = attempt(asked);
-    if (to === 0 && quarantine.size > 0 && asked <= tlsf.maxPayload) {
+    if (to === 0 && quarantine.size > 0 && !hopeless(asked)) {
       drain(context);
       to = attempt(asked);
     }

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { corrupt, PoolError } from "../common/errors.ts";
+import { bufferLost, corrupt } from "../common/errors.ts";
 
 // ── layout ────────────────────────────────────────────────────────────────
 //
@@ -195,7 +195,7 @@ export const enum Value {
   /** HeaderWord.Magic of a formatted pool: "MMA1" in little-endian ASCII. */
   Magic = 0x31414d4d,
   /** HeaderWord.Version of this layout. */
-  Version = 4,
+  Version = 5,
   /**
    * The bit of HeaderWord.Largest (a size's low bits are 0) that marks it as
    * a bound: the size of a largest block since taken out of the bins.
@@ -207,6 +207,17 @@ export const enum Value {
   CheckFold = 16,
   /** The end sentinel's header: size 0 and used, so no merge crosses it. */
   Sentinel = 0,
+  /**
+   * The sentinel's second word, "MMAE": the pool's last 4 bytes. A buffer
+   * cut short and grown back, or replaced, no longer holds it there.
+   */
+  TailMark = 0x45414d4d,
+}
+
+/** Byte offsets of the fields of the end sentinel. */
+export const enum SentinelField {
+  /** Value.TailMark. */
+  Mark = 4,
 }
 
 /** What `Tlsf.liveBlock` says of an offset. */
@@ -329,15 +340,15 @@ function lowestBit(bits: number): number {
  */
 export class Tlsf {
   /** The pool's bytes as 32-bit words: headers, links, bitmaps. */
-  readonly u32: Uint32Array;
+  u32: Uint32Array;
   /** The pool's bytes, for copying and clearing payloads. */
-  readonly u8: Uint8Array;
+  u8: Uint8Array;
   /** The pool's bytes as float64s: the header's counters. */
-  readonly f64: Float64Array;
+  f64: Float64Array;
   /** Absolute offset of the pool in its buffer (a multiple of 8). */
   readonly base: number;
-  /** Offset of the end sentinel. */
-  readonly end: number;
+  /** Offset of the end sentinel; it moves when the pool grows or is trimmed (`moveEnd`). */
+  end: number;
   /** Offset of the first block. */
   readonly first: number;
   /** Rows of bins. */
@@ -346,8 +357,15 @@ export class Tlsf {
   readonly heads: number;
   /** The pool's key for check words (a copy of HeaderWord.Key). */
   readonly key: number;
-  /** Largest payload any allocation could get from this pool. */
-  readonly maxPayload: number;
+  /** Largest payload any allocation could get from this pool as it is now. */
+  maxPayload: number;
+  /**
+   * Called when an allocation or resize of `size` bytes at `align` finds no
+   * room, before it gives up: it may make room (grow the pool with
+   * `rebind` and `moveEnd`, or free blocks) and returns whether to try
+   * once more. Unset, failing costs nothing more.
+   */
+  onFull: ((size: number, align: number) => boolean) | undefined = undefined;
   /** Offset of a payload relative to the pool, minus this, is its block's offset. */
   private readonly toBlock: number;
 
@@ -385,6 +403,54 @@ export class Tlsf {
     u32[HeaderWord.Top] = first;
     u32[first >>> 2] = (end - first) | Flag.Free;
     u32[end >>> 2] = Value.Sentinel | Flag.PrevFree;
+    u32[(end + SentinelField.Mark) >>> 2] = Value.TailMark;
+  }
+
+  // ── growth ────────────────────────────────────────────────────────────────
+
+  /**
+   * Makes the views anew over the first `byteLength` bytes of the pool's
+   * range in `buffer`: after the buffer grew (its views then end where it
+   * ended), or was replaced (as a `WebAssembly.Memory`'s is when it grows).
+   */
+  rebind(buffer: ArrayBufferLike, byteLength: number): void {
+    this.u32 = new Uint32Array(buffer, this.base, byteLength / Size.Word);
+    this.u8 = new Uint8Array(buffer, this.base, byteLength);
+    this.f64 = new Float64Array(buffer, this.base, byteLength / Size.Align);
+  }
+
+  /**
+   * Moves the end sentinel to `end` (a multiple of 8, within the views),
+   * so that the top block grows or shrinks by the difference: O(1). The top
+   * block must stay empty or a smallest block at least, so `end` is the top
+   * block's start or that plus Size.MinBlock or more.
+   */
+  moveEnd(end: number): void {
+    const u32 = this.u32;
+    const top = u32[HeaderWord.Top]!;
+    if (end === top) {
+      // The block before an empty top block is used.
+      u32[end >>> 2] = Value.Sentinel;
+    } else {
+      u32[top >>> 2] = (end - top) | Flag.Free;
+      // Where the old sentinel's mark was, when the top block was empty.
+      if (Build.Checks) u32[(top + UsedField.Check) >>> 2] = Value.Nil;
+      u32[end >>> 2] = Value.Sentinel | Flag.PrevFree;
+    }
+    u32[(end + SentinelField.Mark) >>> 2] = Value.TailMark;
+    u32[HeaderWord.End] = end;
+    this.end = end;
+    this.maxPayload = end - this.first - Size.BlockHeader;
+  }
+
+  /** Whether the pool's last word still holds its mark: false once its views are stale. */
+  intact(): boolean {
+    return this.u32[(this.end + SentinelField.Mark) >>> 2] === Value.TailMark;
+  }
+
+  /** Offset of the top block: the end of the last used block, or `first`. */
+  get top(): number {
+    return this.u32[HeaderWord.Top]!;
   }
 
   /** Bytes in the pool's range: metadata, every block and the sentinel. */
@@ -406,19 +472,27 @@ export class Tlsf {
    */
   allocate(size: number): number {
     const b = size > this.maxPayload ? Value.Nil : this.take(blockSizeFor(size));
-    return b === Value.Nil ? this.failed() : this.allocated(b);
+    return b === Value.Nil ? this.failed(size, Size.Align) : this.allocated(b);
   }
 
   /** As `allocate`, with the payload aligned to `align` (a power of two). */
   allocateAligned(size: number, align: number): number {
     if (align <= Size.Align) return this.allocate(size);
     const b = size > this.maxPayload ? Value.Nil : this.takeAligned(blockSizeFor(size), align);
-    return b === Value.Nil ? this.failed() : this.allocated(b);
+    return b === Value.Nil ? this.failed(size, align) : this.allocated(b);
   }
 
-  /** Counts an allocation that found no room; returns 0. */
-  private failed(): number {
+  /**
+   * An allocation of `size` at `align` found no room: asks `onFull` for
+   * some and tries once more; else counts the failure and returns 0.
+   */
+  private failed(size: number, align: number): number {
     this.assertAttached();
+    if (this.onFull !== undefined && this.onFull(size, align) && size <= this.maxPayload) {
+      const need = blockSizeFor(size);
+      const b = align <= Size.Align ? this.take(need) : this.takeAligned(need, align);
+      if (b !== Value.Nil) return this.allocated(b);
+    }
     this.f64[HeaderF64.Failed]!++;
     return 0;
   }
@@ -428,12 +502,7 @@ export class Tlsf {
    * view of it is then empty, and every read of the pool would be undefined.
    */
   assertAttached(): void {
-    if (this.u32.length === 0) {
-      throw new PoolError(
-        "detached",
-        "The pool's buffer was detached (as a WebAssembly.Memory's is when it grows); make a new pool over the new buffer.",
-      );
-    }
+    if (this.u32.length === 0) throw bufferLost(this.u8.buffer, this.base + this.capacity);
   }
 
   /** Writes the check word of the block just allocated at `b` and counts it; returns its payload's offset. */
@@ -534,9 +603,16 @@ export class Tlsf {
    * afterwards, or 0 (and nothing changed) when the pool cannot hold `size`.
    */
   resize(payload: number, size: number, align: number): number {
-    if (size > this.maxPayload) return 0;
-    const b = this.resizeBlock(payload - this.toBlock, blockSizeFor(size), align);
-    if (b === Value.Nil) return 0;
+    let b = size > this.maxPayload
+      ? Value.Nil
+      : this.resizeBlock(payload - this.toBlock, blockSizeFor(size), align);
+    if (b === Value.Nil) {
+      if (this.onFull === undefined || !this.onFull(size, align) || size > this.maxPayload) {
+        return 0;
+      }
+      b = this.resizeBlock(payload - this.toBlock, blockSizeFor(size), align);
+      if (b === Value.Nil) return 0;
+    }
     if (Build.Checks) {
       this.u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, this.sizeAt(b));
     }
