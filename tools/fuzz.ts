@@ -2,8 +2,8 @@
 // fresh pools for a while, run in a worker that a watchdog gives up on if a
 // step never finishes. Run `deno task fuzz -- --help`.
 
-import { parseArgs } from "node:util";
-import { cliArgs } from "./_cli_args.ts";
+import { cliArgs, parseCli, runCli, UsageError } from "./_cli_args.ts";
+import { Progress as StatusLine } from "./_progress.ts";
 import {
   fuzz,
   type FuzzFailure,
@@ -20,9 +20,8 @@ const DEFAULT_SECONDS = 20;
 const DEFAULT_CORRUPTION_RATE = 0.01;
 /** A step still running after this many ms is a hang, even if it never returns. */
 const DEFAULT_STALL_MS = 5000;
-/** How often the watchdog looks, and how often progress is shown on a terminal, in ms. */
+/** How often the watchdog looks (and updates the progress line), in ms. */
 const POLL_MS = 100;
-const PROGRESS_MS = 1000;
 const MS_PER_S = 1000;
 /** Failures printed in full per kind of failure. */
 const EXAMPLES_PER_GROUP = 1;
@@ -49,7 +48,8 @@ Options:
   --log-from N         describe every operation from step N on, to stderr
   --max-failures N     stop after this many failures (default 50)
   --json               print the report as JSON
-  --help               show this text`;
+  -h, --help           show this text`;
+const HINT = "Usage: deno task fuzz -- [options]; -h for the options.";
 
 /** What the main thread sends the worker. */
 interface Job {
@@ -76,14 +76,14 @@ if ("WorkerGlobalScope" in globalThis) {
   };
 } else if (import.meta.main) {
   // Exiting ends a worker stuck in a hang, too.
-  Deno.exit(await main());
+  await runCli(main, HINT);
 }
 
 function number(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
-    throw new RangeError(
+    throw new UsageError(
       `--${name} takes a number of at least 0, but got ${JSON.stringify(value)}.`,
     );
   }
@@ -91,7 +91,7 @@ function number(value: string | undefined, name: string): number | undefined {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCli({
     args: cliArgs(),
     options: {
       seconds: { type: "string" },
@@ -103,7 +103,7 @@ async function main(): Promise<number> {
       "log-from": { type: "string" },
       "max-failures": { type: "string" },
       json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
@@ -115,7 +115,7 @@ async function main(): Promise<number> {
     (steps === undefined ? DEFAULT_SECONDS : undefined);
   const seed = number(values.seed, "seed") ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
   if (!Number.isInteger(seed) || seed >= 2 ** 32) {
-    throw new RangeError(`--seed takes a whole number below 2^32, but got ${seed}.`);
+    throw new UsageError(`--seed takes a whole number below 2^32, but got ${seed}.`);
   }
   const corruptionRate = number(values["corruption-rate"], "corruption-rate") ??
     DEFAULT_CORRUPTION_RATE;
@@ -149,10 +149,9 @@ function runWatched(options: Job["options"], stallMs: number): Promise<FuzzRepor
   );
   const worker = new Worker(import.meta.url, { type: "module" });
   const began = performance.now();
-  const showProgress = Deno.stderr.isTerminal();
+  const status = new StatusLine();
   let step = -1;
   let since = began;
-  let shown = began;
   const failures: FuzzFailure[] = [];
   return new Promise((resolve, reject) => {
     const watchdog = setInterval(() => {
@@ -163,16 +162,12 @@ function runWatched(options: Job["options"], stallMs: number): Promise<FuzzRepor
         since = now;
       } else if (now - since > stallMs) {
         clearInterval(watchdog);
-        if (showProgress) console.error();
+        status.clear();
         const report = hangReport(options, progress, now - began, stallMs);
         report.failures.unshift(...failures);
         resolve(report);
       }
-      if (showProgress && now - shown >= PROGRESS_MS) {
-        shown = now;
-        const s = ((now - began) / MS_PER_S).toFixed(0);
-        Deno.stderr.writeSync(new TextEncoder().encode(`\rfuzz: step ${current}, ${s} s`));
-      }
+      status.show(`fuzz: step ${current}, ${((now - began) / MS_PER_S).toFixed(0)} s`);
     }, POLL_MS);
     worker.onmessage = ({ data }: MessageEvent<Message>) => {
       if ("failure" in data) {
@@ -181,12 +176,13 @@ function runWatched(options: Job["options"], stallMs: number): Promise<FuzzRepor
       }
       clearInterval(watchdog);
       worker.terminate();
-      if (showProgress) console.error();
+      status.clear();
       resolve(data.report);
     };
     worker.onerror = (event) => {
       clearInterval(watchdog);
       worker.terminate();
+      status.clear();
       event.preventDefault();
       reject(new Error(`the fuzzer's worker failed: ${event.message}`));
     };
@@ -260,6 +256,9 @@ function summary(r: FuzzReport): string {
       `PoolErrors: ${counts(r.poolErrors)}`,
       `argument errors: ${counts(r.argumentErrors)}`,
       `illegal writes: ${counts(r.illegalWrites)}`,
+      // Only failures are findings: these errors are the answers the fuzzer provokes.
+      "  (expected answers, not failures: corrupt to the illegal writes the fuzzer injects,",
+      "  the other codes and the argument errors to its deliberate misuse)",
     );
   }
   const groups = new Map<string, FuzzFailure[]>();

@@ -4,8 +4,8 @@
 // free block. Run `deno task soak -- --help`.
 
 import assert from "node:assert/strict";
-import { parseArgs } from "node:util";
-import { cliArgs } from "./_cli_args.ts";
+import { cliArgs, parseCli, runCli, UsageError } from "./_cli_args.ts";
+import { Progress } from "./_progress.ts";
 import { type Block, Pool, type PoolStats } from "../mod.ts";
 import { Size } from "../src/engine/tlsf.ts";
 import { Rng } from "./_fuzz_engine.ts";
@@ -46,7 +46,8 @@ Options:
   --seed N         seed, 0 to 2^32 - 1 (default: random)
   --pool-bytes N   the pool's size (default ${DEFAULT_POOL_BYTES})
   --check-every N  operations between check()s (default ${DEFAULT_CHECK_EVERY})
-  --help           show this text`;
+  -h, --help       show this text`;
+const HINT = "Usage: deno task soak -- [options]; -h for the options.";
 
 /** The blocks the soak holds, in parallel arrays so that freeing a random one is O(1). */
 class LiveSet {
@@ -303,20 +304,20 @@ function wholeNumber(value: string | undefined, name: string, fallback: number):
   if (value === undefined) return fallback;
   const n = Number(value);
   if (value.trim() === "" || !Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(`--${name} takes a whole number, but got ${JSON.stringify(value)}.`);
+    throw new UsageError(`--${name} takes a whole number, but got ${JSON.stringify(value)}.`);
   }
   return n;
 }
 
 function main(): number {
-  const { values } = parseArgs({
+  const { values } = parseCli({
     args: cliArgs(),
     options: {
       ops: { type: "string" },
       seed: { type: "string" },
       "pool-bytes": { type: "string" },
       "check-every": { type: "string" },
-      help: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
@@ -330,28 +331,27 @@ function main(): number {
     checkEvery: Math.max(1, wholeNumber(values["check-every"], "check-every", DEFAULT_CHECK_EVERY)),
   };
   console.log(`seed ${options.seed}`);
-  const terminal = Deno.stderr.isTerminal();
-  const encoder = new TextEncoder();
+  const status = new Progress();
   const began = performance.now();
   const progress = (op: number, fill: number) => {
-    if (!terminal) return;
     const rate = op / (performance.now() - began) * MS_PER_S;
-    const line = `\rsoak: ${op} / ${options.ops} ops, ${(fill * PERCENT).toFixed(1)}% full, ${
-      Math.round(rate)
-    } ops/s`;
-    Deno.stderr.writeSync(encoder.encode(line));
+    status.show(
+      `soak: ${op} / ${options.ops} ops, ${(fill * PERCENT).toFixed(1)}% full, ${
+        Math.round(rate)
+      } ops/s`,
+    );
   };
   let r: SoakResult;
   try {
     r = soak(options, progress);
   } catch (error) {
-    if (terminal) console.error();
+    status.clear();
     console.error(
       `soak: FAILED (seed ${options.seed}): ${error instanceof Error ? error.message : error}`,
     );
     return 1;
   }
-  if (terminal) console.error();
+  status.clear();
   const seconds = r.elapsedMs / MS_PER_S;
   const pct = (x: number) => `${(x * PERCENT).toFixed(1)}%`;
   console.log(
@@ -366,4 +366,4 @@ function main(): number {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(main());
+if (import.meta.main) await runCli(main, HINT);
