@@ -83,7 +83,7 @@ export class Rng {
   }
 }
 
-/** Picks keys by weight from a fixed table. */
+/** Picks keys by weight (whole numbers; 0 for never) from a fixed table. */
 export class Weighted<K> {
   readonly #keys: K[] = [];
   readonly #cumulative: number[] = [];
@@ -92,7 +92,10 @@ export class Weighted<K> {
   constructor(table: readonly (readonly [K, number])[]) {
     let total = 0;
     for (const [key, weight] of table) {
-      if (weight <= 0) continue;
+      if (!Number.isSafeInteger(weight) || weight < 0) {
+        throw new RangeError(`A weight is a whole number of at least 0, not ${weight}.`);
+      }
+      if (weight === 0) continue;
       total += weight;
       this.#keys.push(key);
       this.#cumulative.push(total);
@@ -168,11 +171,11 @@ export type AlignDraw = (rng: Rng) => number | undefined;
 
 /** What a generator draws and how often. */
 export interface OpMix {
-  /** Relative frequencies of the operations; a kind left out never comes. */
+  /** Relative frequencies of the operations, whole numbers; a kind left out never comes. */
   readonly weights: Partial<Record<OpKind, number>>;
-  /** Request sizes, with weights. */
+  /** Request sizes, with whole-number weights. */
   readonly sizes: readonly (readonly [SizeDraw, number])[];
-  /** Alignments, with weights. */
+  /** Alignments, with whole-number weights. */
   readonly aligns: readonly (readonly [AlignDraw, number])[];
   /** Share of `allocate`s asking for zeroed memory. */
   readonly zeroShare: number;
