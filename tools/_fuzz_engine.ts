@@ -164,7 +164,7 @@ export interface FuzzOptions {
   maxFailures?: number;
   /**
    * Shared cells the run keeps up to date for a watchdog on another thread
-   * (PROGRESS_CELLS long): see the Progress enum.
+   * (PROGRESS_CELLS long): see the ProgressCell enum.
    */
   progress?: Int32Array;
   /** From this step on, each operation is described to `log` before it runs. */
@@ -188,7 +188,7 @@ const MAX_FAILURES = 50;
 const MS_PER_S = 1000;
 
 /** Indices of the cells in `FuzzOptions.progress`. */
-export const enum Progress {
+export const enum ProgressCell {
   /** The step running. */
   Step = 0,
   /** Its operation, as an index into OP_KINDS. */
@@ -421,7 +421,8 @@ class Fuzzer {
   readonly #foreign: Block;
   #arena: Arena | undefined;
   #step = 0;
-  #op = "";
+  /** The operation running, described for failures and the log (only when needed). */
+  #op: () => string = () => "";
   #failedKinds = new Set<FailureKind>();
 
   constructor(options: FuzzOptions) {
@@ -463,7 +464,7 @@ class Fuzzer {
     ) {
       this.#step = step;
       this.#failedKinds.clear();
-      if (this.#progress) Atomics.store(this.#progress, Progress.Step, step);
+      if (this.#progress) Atomics.store(this.#progress, ProgressCell.Step, step);
       try {
         const arena = this.#arena;
         if (arena === undefined || arena.broken || step >= arena.retireAt) this.#newArena();
@@ -485,13 +486,13 @@ class Fuzzer {
     return this.#arena!;
   }
 
-  #begin(kind: string, description: string): void {
-    this.#op = description;
+  #begin(kind: string, description: string | (() => string)): void {
+    this.#op = typeof description === "string" ? () => description : description;
     bump(this.#report.ops, kind);
-    if (this.#progress) this.#progress[Progress.Op] = OP_KINDS.indexOf(kind);
+    if (this.#progress) this.#progress[ProgressCell.Op] = OP_KINDS.indexOf(kind);
     const { logFrom, log } = this.#options;
     if (log && logFrom !== undefined && this.#step >= logFrom) {
-      log(`step ${this.#step}: ${description}`);
+      log(`step ${this.#step}: ${this.#op()}`);
     }
   }
 
@@ -504,7 +505,7 @@ class Fuzzer {
       kind,
       seed: this.#seed,
       step: this.#step,
-      op: this.#op,
+      op: this.#op(),
       message,
       stack: stackTop(error),
       sound: arena?.sound ?? true,
@@ -529,9 +530,9 @@ class Fuzzer {
         this.#step + this.#rng.between(CORRUPT_STEPS_MIN, CORRUPT_STEPS_MAX),
       );
       if (this.#progress) {
-        this.#progress[Progress.Sound] = 0;
-        this.#progress[Progress.IllegalStep] = this.#step;
-        this.#progress[Progress.IllegalKind] = ILLEGAL_WRITE_KINDS.indexOf(kind);
+        this.#progress[ProgressCell.Sound] = 0;
+        this.#progress[ProgressCell.IllegalStep] = this.#step;
+        this.#progress[ProgressCell.IllegalKind] = ILLEGAL_WRITE_KINDS.indexOf(kind);
       }
     }
     arena.lastIllegal = what;
@@ -558,7 +559,7 @@ class Fuzzer {
       log(`  -> ${value === THREW ? describeError(error) : show(value)}`);
     }
     if (took > this.#slowOpMs) {
-      this.#fail("hang", `${this.#op} took ${took.toFixed(0)} ms`, undefined, false);
+      this.#fail("hang", `${this.#op()} took ${took.toFixed(0)} ms`, undefined, false);
     }
     if (value === THREW) {
       this.#judgeError(expect, error);
@@ -665,10 +666,10 @@ class Fuzzer {
     };
     this.#report.pools++;
     if (this.#progress) {
-      this.#progress[Progress.Sound] = 1;
-      this.#progress[Progress.IllegalStep] = -1;
-      this.#progress[Progress.IllegalKind] = -1;
-      this.#progress[Progress.PoolBytes] = pool.byteLength;
+      this.#progress[ProgressCell.Sound] = 1;
+      this.#progress[ProgressCell.IllegalStep] = -1;
+      this.#progress[ProgressCell.IllegalKind] = -1;
+      this.#progress[ProgressCell.PoolBytes] = pool.byteLength;
     }
   }
 
@@ -679,7 +680,7 @@ class Fuzzer {
     a.model.step = this.#step;
     a.model.freeAll(this.#rng, a.initial);
     if (a.broken) return;
-    this.#op = "freeAll: check() of the emptied pool";
+    this.#op = () => "freeAll: check() of the emptied pool";
     this.#call(LEGAL, () => a.pool.check());
   }
 
@@ -697,7 +698,8 @@ class Fuzzer {
       );
     }
     if (a.broken) return;
-    this.#begin("check", `check() after: ${this.#op}`);
+    const previous = this.#op;
+    this.#begin("check", () => `check() after: ${previous()}`);
     const sound = a.sound;
     const began = performance.now();
     try {
@@ -908,12 +910,13 @@ class Fuzzer {
     const bytes = Array.from(values, (v) => v.toString(16).padStart(2, "0")).join(" ");
     const description =
       `${what}: ${values.length} bytes at ${at} (pool [${a.start}, ${a.end})): ${bytes}`;
-    this.#op = `illegal write (${kind}): ${description}`;
+    const op = `illegal write (${kind}): ${description}`;
+    this.#op = () => op;
     if (
       this.#options.log && this.#options.logFrom !== undefined &&
       this.#step >= this.#options.logFrom
     ) {
-      this.#options.log(`  ${this.#op}`);
+      this.#options.log(`  ${op}`);
     }
     // A write that lands wholly inside live payloads is legal after all.
     if (a.model.write(at, values)) return;

@@ -3,7 +3,7 @@
 // step never finishes. Run `deno task fuzz -- --help`.
 
 import { cliArgs, parseCli, runCli, UsageError } from "./_cli_args.ts";
-import { Progress as StatusLine } from "./_progress.ts";
+import { Progress } from "./_progress.ts";
 import {
   fuzz,
   type FuzzFailure,
@@ -11,8 +11,8 @@ import {
   type FuzzReport,
   ILLEGAL_WRITE_KINDS,
   OP_KINDS,
-  Progress,
   PROGRESS_CELLS,
+  ProgressCell,
   SLOW_OP_MS,
 } from "./_fuzz_engine.ts";
 
@@ -149,14 +149,14 @@ function runWatched(options: Job["options"], stallMs: number): Promise<FuzzRepor
   );
   const worker = new Worker(import.meta.url, { type: "module" });
   const began = performance.now();
-  const status = new StatusLine();
+  const status = new Progress();
   let step = -1;
   let since = began;
   const failures: FuzzFailure[] = [];
   return new Promise((resolve, reject) => {
     const watchdog = setInterval(() => {
       const now = performance.now();
-      const current = Atomics.load(progress, Progress.Step);
+      const current = Atomics.load(progress, ProgressCell.Step);
       if (current !== step) {
         step = current;
         since = now;
@@ -197,20 +197,20 @@ function hangReport(
   elapsedMs: number,
   stallMs: number,
 ): FuzzReport {
-  const step = Atomics.load(progress, Progress.Step);
-  const illegalStep = progress[Progress.IllegalStep]!;
-  const illegalKind = ILLEGAL_WRITE_KINDS[progress[Progress.IllegalKind]!] ?? "accepted misuse";
+  const step = Atomics.load(progress, ProgressCell.Step);
+  const illegalStep = progress[ProgressCell.IllegalStep]!;
+  const illegalKind = ILLEGAL_WRITE_KINDS[progress[ProgressCell.IllegalKind]!] ?? "accepted misuse";
   const failure: FuzzFailure = {
     kind: "hang",
     seed: options.seed,
     step,
-    op: OP_KINDS[progress[Progress.Op]!] ?? "?",
+    op: OP_KINDS[progress[ProgressCell.Op]!] ?? "?",
     message: `the step did not finish within ${stallMs} ms`,
     stack: "",
-    sound: progress[Progress.Sound] === 1,
+    sound: progress[ProgressCell.Sound] === 1,
     firstIllegal: illegalStep >= 0 ? `step ${illegalStep}: ${illegalKind}` : "",
     lastIllegal: "",
-    pool: `${progress[Progress.PoolBytes]}-byte pool`,
+    pool: `${progress[ProgressCell.PoolBytes]}-byte pool`,
   };
   return {
     seed: options.seed,
