@@ -30,13 +30,14 @@ const LOG_BEFORE = 20;
 
 const USAGE = `Usage: deno task fuzz -- [options]
 
-Runs random allocations, frees, resizes, queries and misuse (bad arguments,
-freed and foreign blocks, bad raw offsets) against fresh pools, mixed with
-writes into the pool's buffer: inside payloads (legal) and, at the corruption
-rate, over metadata or past payloads (illegal). Fails on an exception other
-than PoolError, a hang, overlapping or out-of-range payloads, damage outside
-the pool's range, and, while no illegal write has happened, on check()
-failing. Prints the seed first; a failure reproduces from it.
+Runs random allocations, frees, resizes, reallocs and queries (drawn from the
+shared generator and judged by the shared model, as in the tests and the
+soak), misuse (bad arguments, freed and foreign blocks, bad raw offsets) and
+writes into the pool's buffer against fresh pools: writes inside payloads
+(legal) and, at the corruption rate, over metadata or past payloads
+(illegal). Fails on an exception other than PoolError, a hang, overlapping
+or out-of-range payloads, damage outside the pool's range, and, while no
+illegal write has happened, on check() failing or the model disagreeing. Prints the seed first; a failure reproduces from it.
 
 Options:
   --seconds N          run this long (default ${DEFAULT_SECONDS}, unless --steps is given)
