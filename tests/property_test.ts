@@ -4,13 +4,7 @@ import { Pool } from "../mod.ts";
 import { Size } from "../src/engine/tlsf.ts";
 import { walk } from "./_model.ts";
 import { Oracle } from "../tools/_oracle.ts";
-import {
-  describeOp,
-  nearClassBoundary,
-  OpGenerator,
-  type OpMix,
-  Rng,
-} from "../tools/_random_ops.ts";
+import { nearClassBoundary, OpGenerator, type OpMix, Rng } from "../tools/_random_ops.ts";
 
 // fast-check draws the pool and a list of seeds; each seed draws one
 // operation from the shared generator, for the state the model is in, and
@@ -58,19 +52,22 @@ Deno.test("a pool agrees with the shared model over random operation sequences",
       (spec, seeds) => {
         const buffer = new ArrayBuffer(spec.before + spec.length + spec.after);
         const pool = new Pool(buffer, { byteOffset: spec.before, byteLength: spec.length });
-        const model = new Oracle(pool, { thorough: true });
-        model.verify();
+        // The model describes each call with the block it resolved, for the counterexample.
         const done: string[] = [];
+        const model = new Oracle(pool, {
+          thorough: true,
+          hooks: { begin: (_kind, call) => done.push(`${model.step}: ${call()}`) },
+        });
+        model.verify();
         try {
           for (const [step, seed] of seeds.entries()) {
-            const op = new OpGenerator(new Rng(seed), MIX).next(model.state());
-            done.push(`${step}: ${describeOp(op)}`);
             model.step = step;
-            model.apply(op);
+            model.apply(new OpGenerator(new Rng(seed), MIX).next(model.state()));
             model.verify();
           }
         } catch (error) {
-          throw new Error(`${error}\nafter:\n${done.join("\n")}`, { cause: error });
+          const message = error instanceof Error ? error.message : String(error);
+          throw new Error(`${message}\nafter:\n${done.join("\n")}`, { cause: error });
         }
       },
     ),

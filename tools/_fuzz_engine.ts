@@ -347,7 +347,6 @@ interface Arena {
   readonly retired: Block[];
   readonly initial: PoolStats;
   readonly label: string;
-  sound: boolean;
   firstIllegal: string;
   lastIllegal: string;
   retireAt: number;
@@ -508,7 +507,7 @@ class Fuzzer {
       op: this.#op(),
       message,
       stack: stackTop(error),
-      sound: arena?.sound ?? true,
+      sound: arena?.model.trusted ?? true,
       firstIllegal: arena?.firstIllegal ?? "",
       lastIllegal: arena?.lastIllegal ?? "",
       pool: arena?.label ?? "",
@@ -521,8 +520,7 @@ class Fuzzer {
   #taint(kind: string, description: string): void {
     const arena = this.#a;
     const what = `step ${this.#step}: ${kind}: ${description}`;
-    if (arena.sound) {
-      arena.sound = false;
+    if (arena.model.trusted) {
       arena.model.trusted = false;
       arena.firstIllegal = what;
       arena.retireAt = Math.min(
@@ -570,7 +568,7 @@ class Fuzzer {
   }
 
   #judgeError(expect: Expect, error: unknown): void {
-    const sound = this.#a.sound;
+    const sound = this.#a.model.trusted;
     if (error instanceof PoolError) {
       bump(this.#report.poolErrors, error.code);
       if (expect.kind === "argument") {
@@ -615,7 +613,9 @@ class Fuzzer {
 
   #newArena(): void {
     const old = this.#arena;
-    if (old && old.sound && !old.broken && this.#rng.chance(FREE_ALL_SHARE)) this.#freeAll();
+    if (old && old.model.trusted && !old.broken && this.#rng.chance(FREE_ALL_SHARE)) {
+      this.#freeAll();
+    }
     const rng = this.#rng;
     const [lo, hi] = this.#poolSizes.pick(rng);
     const poolBytes = rng.between(lo, hi);
@@ -658,7 +658,6 @@ class Fuzzer {
       label: `${pool.byteLength}-byte pool at ${start} of a ${total}-byte ${
         buffer instanceof ArrayBuffer ? "ArrayBuffer" : "SharedArrayBuffer"
       }`,
-      sound: true,
       firstIllegal: "",
       lastIllegal: "",
       retireAt: this.#step + rng.between(POOL_STEPS_MIN, POOL_STEPS_MAX),
@@ -700,7 +699,7 @@ class Fuzzer {
     if (a.broken) return;
     const previous = this.#op;
     this.#begin("check", () => `check() after: ${previous()}`);
-    const sound = a.sound;
+    const sound = a.model.trusted;
     const began = performance.now();
     try {
       a.pool.check();
@@ -797,7 +796,7 @@ class Fuzzer {
       LEGAL,
       () => [a.pool.stats(), a.pool.bytesUsed(), a.pool.bytesFree()] as const,
     );
-    if (got === THREW || !a.sound) return;
+    if (got === THREW || !a.model.trusted) return;
     const [s, used, free] = got;
     const wrong = [
       s.liveBlocks !== a.model.liveBlocks &&
@@ -818,7 +817,7 @@ class Fuzzer {
     const a = this.#a;
     this.#begin("largestFreeBlock", "largestFreeBlock()");
     const largest = this.#call(LEGAL, () => a.pool.largestFreeBlock());
-    if (largest === THREW || !a.sound) return;
+    if (largest === THREW || !a.model.trusted) return;
     if (!Number.isInteger(largest) || largest < 0 || largest > a.pool.bytesFree()) {
       this.#fail(
         "inconsistent",
@@ -848,7 +847,7 @@ class Fuzzer {
     const a = this.#a;
     this.#begin("blocks", "[...blocks()]");
     const blocks = this.#blocks();
-    if (blocks === THREW || !a.sound) return;
+    if (blocks === THREW || !a.model.trusted) return;
     let at = a.blocksStart;
     const used = new Set<number>();
     for (const b of blocks) {
@@ -1210,7 +1209,7 @@ class Fuzzer {
     const got = this.#call(BAD_OFFSET, () => op === "free" ? a.pool.free(at) : a.pool.sizeOf(at));
     if (got === THREW) return;
     // Check words make every such offset detectable while the pool is sound.
-    if (a.sound) {
+    if (a.model.trusted) {
       this.#fail(
         "misuse-undetected",
         `${call} ${op === "free" ? "freed a block" : `returned ${show(got)}`}`,

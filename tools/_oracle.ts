@@ -306,9 +306,10 @@ export class Oracle {
     const e = this.pickHandle(op.pick);
     if (e === undefined) return;
     const block = e.block!;
+    const about = this.#about(e);
     this.#begin(
       "deallocate",
-      () => `${op.viaBlock ? "block.free()" : "deallocate(block)"} of ${this.#describe(e)}`,
+      () => `${op.viaBlock ? "block.free()" : "deallocate(block)"} of ${about()}`,
     );
     if (!this.verifyContents(e)) return;
     const done = this.#call(() => op.viaBlock ? block.free() : this.pool.deallocate(block));
@@ -321,7 +322,8 @@ export class Oracle {
   #free(op: Extract<Op, { kind: "free" }>): void {
     const e = this.pickRaw(op.pick);
     if (e === undefined) return;
-    this.#begin("free", () => `free(${e.offset}) of ${this.#describe(e)}`);
+    const about = this.#about(e);
+    this.#begin("free", () => `free(${e.offset}) of ${about()}`);
     if (!this.verifyContents(e)) return;
     if (this.#call(() => this.pool.free(e.offset)) !== THREW) this.#freed(e);
   }
@@ -333,7 +335,8 @@ export class Oracle {
     const block = e.block!;
     const { size } = op;
     const { offset, length } = e;
-    this.#begin("resize", () => `resize(${this.#describe(e)}, ${size})`);
+    const about = this.#about(e);
+    this.#begin("resize", () => `resize(${about()}, ${size})`);
     if (!this.verifyContents(e)) return;
     const thorough = this.thorough && this.trusted ? this.#thoroughBefore(e) : undefined;
     this.owner.fill(0, offset, offset + e.extent);
@@ -365,7 +368,8 @@ export class Oracle {
     const pool = this.pool;
     const { size } = op;
     const { offset } = e;
-    this.#begin("realloc", () => `realloc(${offset}, ${size}, ${e.align}) of ${this.#describe(e)}`);
+    const about = this.#about(e);
+    this.#begin("realloc", () => `realloc(${offset}, ${size}, ${e.align}) of ${about()}`);
     if (!this.verifyContents(e)) return;
     const thorough = this.thorough && this.trusted ? this.#thoroughBefore(e) : undefined;
     this.owner.fill(0, offset, offset + e.extent);
@@ -382,7 +386,8 @@ export class Oracle {
   #sizeOf(op: Extract<Op, { kind: "sizeOf" }>): void {
     const e = this.pickAny(op.pick);
     if (e === undefined) return;
-    this.#begin("sizeOf", () => `sizeOf(${e.offset}) of ${this.#describe(e)}`);
+    const about = this.#about(e);
+    this.#begin("sizeOf", () => `sizeOf(${e.offset}) of ${about()}`);
     const cap = this.#call(() => this.pool.sizeOf(e.offset));
     if (cap === THREW || !this.trusted) return;
     const wrong = this.debug
@@ -400,7 +405,8 @@ export class Oracle {
   freeAll(rng: Rng, initial?: PoolStats): void {
     while (this.liveBlocks > 0) {
       const e = this.pickAny(rng.u32())!;
-      this.#begin("free", () => `free every block: ${this.#describe(e)}`);
+      const about = this.#about(e);
+      this.#begin("free", () => `free every block: ${about()}`);
       if (!this.verifyContents(e)) return;
       const done = this.#call(() =>
         e.block ? this.pool.deallocate(e.block) : this.pool.free(e.offset)
@@ -441,10 +447,14 @@ export class Oracle {
     else throw new OracleError(kind, `step ${this.step}: ${message}`);
   }
 
-  #describe(e: Entry): string {
-    return `the ${
-      e.block ? "handle" : "raw block"
-    } at ${e.offset} (${e.length} bytes, step ${e.step})`;
+  /**
+   * The entry as it is now, to describe later: an operation changes its
+   * entry before a failure asks for the description.
+   */
+  #about(e: Entry): () => string {
+    const { block, offset, length, step } = e;
+    const what = block ? "handle" : "raw block";
+    return () => `the ${what} at ${offset} (${length} bytes, step ${step})`;
   }
 
   #askLargest(): number {
@@ -802,7 +812,7 @@ export class Oracle {
       ) {
         this.#fail(
           "inconsistent",
-          `the handle of ${this.#describe(e)} says ${b.offset}, ${b.length}, live ${b.live}`,
+          `the handle of ${this.#about(e)()} says ${b.offset}, ${b.length}, live ${b.live}`,
         );
       }
     }
