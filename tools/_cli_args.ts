@@ -5,14 +5,14 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** The exit code of a command line the tool cannot take. */
-export const USAGE_EXIT = 2;
+const USAGE_EXIT = 2;
 
 /** This script's arguments, without a leading `--`. */
 export function cliArgs(): string[] {
   return Deno.args[0] === "--" ? Deno.args.slice(1) : [...Deno.args];
 }
 
-/** A command line the tool cannot take; `exitOnUsageError` turns it into exit code 2. */
+/** A command line the tool cannot take: `runCli` turns it into its problem, a hint and exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
