@@ -194,7 +194,11 @@ export class Oracle {
     return [...this.handles, ...this.raws];
   }
 
-  /** What the generator needs to know, from the model's own figures. */
+  /**
+   * What the generator needs to know, from the model's own figures. In
+   * debug mode the model does not size blocks (guards, quarantine), so the
+   * fill is 0 there: aim debug runs at a live-block count instead.
+   */
   state(): PoolState {
     const room = this.pool.byteLength - this.metadataBytes;
     return {
