@@ -1,7 +1,7 @@
 /**
  * Shared test helpers: a per-block byte pattern, a walk of `Pool.blocks()`
- * that checks the tiling, and the reference model the property test
- * compares a pool against.
+ * that checks the tiling, and pool sizes. The model that random operations
+ * are judged against is `tools/_oracle.ts`.
  *
  * @module
  */
@@ -9,6 +9,9 @@
 import assert from "node:assert/strict";
 import type { Block, Pool, PoolStats } from "../mod.ts";
 import { metadataBytes, rowsFor, Size } from "../src/engine/tlsf.ts";
+import { expectedLayout } from "../tools/_oracle.ts";
+
+export { wholeSizeFor } from "../tools/_oracle.ts";
 
 /** The byte a block filled with `seed` holds at payload index `i`; varies with `i` so a shifted copy shows. */
 export function patternByte(seed: number, i: number): number {
@@ -54,11 +57,6 @@ export function assertBlock(block: Block, seed: number, length = block.length): 
   assertPattern(block.pool.buffer, block.offset, length, seed);
 }
 
-/** The smallest whole block (header, payload, rounding) that holds `size` payload bytes. */
-export function wholeSizeFor(size: number): number {
-  return Math.max(Size.MinBlock, Math.ceil((size + Size.BlockHeader) / Size.Align) * Size.Align);
-}
-
 /**
  * The pool size with exactly `bytes` of room for blocks after its metadata,
  * whose own size grows with the pool's.
@@ -93,9 +91,8 @@ export interface Layout {
  * and returns the used blocks and the free-space totals.
  */
 export function walk(pool: Pool): Layout {
-  const { metadataBytes } = pool.stats();
-  // The metadata is the header in front of the blocks plus the end sentinel.
-  let expected = pool.byteOffset + metadataBytes - Size.Sentinel;
+  // Where the blocks start comes from the layout's arithmetic, not from the pool.
+  let expected = pool.byteOffset + expectedLayout(pool.byteLength).first;
   const layout: Layout = { used: [], bytesUsed: 0, bytesFree: 0, freeBlocks: 0, largestFree: 0 };
   for (const info of pool.blocks()) {
     assert.equal(info.start, expected, "blocks are contiguous and in address order");
@@ -134,111 +131,4 @@ export interface Snapshot {
 /** Takes a snapshot of `pool`. */
 export function snapshot(pool: Pool): Snapshot {
   return { stats: pool.stats(), blocks: [...pool.blocks()] };
-}
-
-/** One live block of the reference model. */
-export interface Entry {
-  /** The handle, or null for a block from the raw `alloc`. */
-  block: Block | null;
-  offset: number;
-  length: number;
-  align: number;
-  seed: number;
-}
-
-/**
- * The reference model: the live blocks with their requested lengths and
- * fill patterns, and the counters a pool must agree with.
- */
-export class Model {
-  readonly entries: Entry[] = [];
-  allocations = 0;
-  frees = 0;
-  failedAllocations = 0;
-  peakBytesUsed = 0;
-  #nextSeed = 1;
-
-  constructor(readonly pool: Pool) {}
-
-  /** Records a new live block and fills it with a fresh pattern. */
-  add(block: Block | null, offset: number, length: number, align: number): Entry {
-    const entry: Entry = { block, offset, length, align, seed: this.#nextSeed++ };
-    fillPattern(this.pool.buffer, offset, length, entry.seed);
-    this.entries.push(entry);
-    this.allocations++;
-    return entry;
-  }
-
-  /** Forgets a freed block. */
-  remove(entry: Entry): void {
-    this.entries.splice(this.entries.indexOf(entry), 1);
-    this.frees++;
-  }
-
-  /** The live handles, or the live raw blocks. */
-  pick(handles: boolean, index: number): Entry | undefined {
-    const matching = this.entries.filter((e) => (e.block !== null) === handles);
-    return matching.length === 0 ? undefined : matching[index % matching.length];
-  }
-
-  /**
-   * Asserts that the pool agrees with the model: every block's pattern is
-   * intact, blocks are aligned and disjoint and are exactly the pool's used
-   * blocks, and every counter matches.
-   */
-  verify(): void {
-    const pool = this.pool;
-    pool.check();
-    const layout = walk(pool);
-    this.peakBytesUsed = Math.max(this.peakBytesUsed, layout.bytesUsed);
-
-    const sorted = [...this.entries].sort((a, b) => a.offset - b.offset);
-    let previousEnd = 0;
-    for (const entry of sorted) {
-      assertPattern(pool.buffer, entry.offset, entry.length, entry.seed);
-      assert.equal(entry.offset % entry.align, 0, `block at ${entry.offset} is aligned`);
-      const capacity = pool.sizeOf(entry.offset);
-      assert.ok(capacity >= entry.length, `block at ${entry.offset} holds its length`);
-      assert.ok(
-        capacity + Size.BlockHeader < wholeSizeFor(entry.length) + Size.MinBlock,
-        `block at ${entry.offset} wastes no more than a smallest block`,
-      );
-      assert.ok(
-        entry.offset - Size.BlockHeader >= previousEnd,
-        `block at ${entry.offset} overlaps`,
-      );
-      previousEnd = entry.offset + capacity;
-      if (entry.block !== null) {
-        assert.ok(entry.block.live);
-        assert.equal(entry.block.offset, entry.offset);
-        assert.equal(entry.block.length, entry.length);
-        assert.equal(entry.block.u8.length, entry.length);
-      }
-    }
-    assert.deepEqual(
-      layout.used,
-      sorted.map((e) => ({ offset: e.offset, size: pool.sizeOf(e.offset) + Size.BlockHeader })),
-      "the pool's used blocks are the model's live blocks",
-    );
-
-    const stats = pool.stats();
-    assert.deepEqual(stats, {
-      capacity: pool.byteLength,
-      metadataBytes: stats.metadataBytes,
-      bytesUsed: layout.bytesUsed,
-      bytesFree: layout.bytesFree,
-      largestFreeBlock: largestPayload(layout),
-      liveBlocks: this.entries.length,
-      freeBlocks: layout.freeBlocks,
-      peakBytesUsed: this.peakBytesUsed,
-      allocations: this.allocations,
-      frees: this.frees,
-      failedAllocations: this.failedAllocations,
-      fragmentation: layout.bytesFree > 0 ? 1 - layout.largestFree / layout.bytesFree : 0,
-    });
-    assert.equal(stats.bytesUsed + stats.bytesFree + stats.metadataBytes, pool.byteLength);
-    assert.equal(pool.bytesUsed(), layout.bytesUsed);
-    assert.equal(pool.bytesFree(), layout.bytesFree);
-    assert.equal(pool.largestFreeBlock(), largestPayload(layout));
-  }
 }

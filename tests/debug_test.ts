@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { random } from "./_random.ts";
-import { type Block, Pool, PoolError } from "../mod.ts";
-import { assertPattern, fillPattern } from "./_model.ts";
+import { Pool, PoolError } from "../mod.ts";
+import { Oracle } from "../tools/_oracle.ts";
+import { OpGenerator, type OpMix, Rng } from "../tools/_random_ops.ts";
 
 const POOL_BYTES = 64 * 1024;
 /** A byte that is neither the guard nor the poison pattern. */
@@ -413,76 +413,40 @@ Deno.test("a debug pool reports the requested size and keeps misuse errors", asy
   }
 });
 
-interface Live {
-  block: Block | null;
-  offset: number;
-  length: number;
-  seed: number;
-}
+/** Debug mode's mix: sizes mostly small (the cube of a uniform draw), every operation. */
+const DEBUG_MIX: OpMix = {
+  weights: {
+    allocate: 25,
+    alloc: 15,
+    allocateLargest: 10,
+    resize: 10,
+    realloc: 10,
+    deallocate: 15,
+    free: 15,
+    sizeOf: 5,
+  },
+  sizes: [[(rng) => Math.floor(rng.float() ** 3 * 4096), 1]],
+  aligns: [[() => undefined, 7], [() => 64, 3]],
+  zeroShare: 0.3,
+  askLargestShare: 1,
+  targetLive: 12,
+};
 
-Deno.test("a debug pool keeps every block's contents through random operations", () => {
+Deno.test("a debug pool agrees with the shared model through random operations", () => {
   for (const seed of [1, 7, 99]) {
-    const next = random(seed);
-    const pool = debugPool(32 * 1024);
-    const live: Live[] = [];
-    let nextSeed = 1;
-    const size = () => Math.floor(next() ** 3 * 4096);
-    const add = (block: Block | null, offset: number, length: number) => {
-      const entry = { block, offset, length, seed: nextSeed++ };
-      fillPattern(pool.buffer, offset, length, entry.seed);
-      live.push(entry);
-    };
+    const rng = new Rng(seed);
+    const generator = new OpGenerator(rng, DEBUG_MIX);
+    // Debug expectations: sizes as asked, leaks() as the live set, guards counted.
+    const model = new Oracle(debugPool(32 * 1024), { debug: true, rng });
     for (let step = 0; step < 300; step++) {
-      const roll = next();
-      const at = Math.floor(next() * live.length);
-      const entry = live[at];
-      const where = `seed ${seed}, step ${step}`;
-      if (roll < 0.25 || entry === undefined) {
-        const length = size();
-        const block = pool.allocate(length, next() < 0.3 ? { align: 64 } : undefined);
-        if (block !== null) add(block, block.offset, length);
-      } else if (roll < 0.4) {
-        const length = size();
-        const offset = pool.alloc(length);
-        if (offset !== 0) add(null, offset, length);
-      } else if (roll < 0.5) {
-        const largest = pool.largestFreeBlock();
-        assert.equal(pool.alloc(largest + 1), 0, where);
-        const offset = pool.alloc(largest);
-        assert.notEqual(offset, 0, where);
-        add(null, offset, largest);
-      } else if (roll < 0.7) {
-        const length = size();
-        const block = entry.block;
-        const moved = block === null
-          ? pool.realloc(entry.offset, length)
-          : pool.resize(block, length)
-          ? block.offset
-          : 0;
-        if (moved !== 0) {
-          assertPattern(pool.buffer, moved, Math.min(length, entry.length), entry.seed, where);
-          live.splice(at, 1);
-          add(block, moved, length);
-        }
-      } else {
-        live.splice(at, 1);
-        if (entry.block === null) pool.free(entry.offset);
-        else if (next() < 0.5) entry.block.free();
-        else pool.deallocate(entry.block);
-      }
-      pool.check();
-      for (const { block, offset, length, seed } of live) {
-        assertPattern(pool.buffer, offset, length, seed, where);
-        assert.equal(pool.sizeOf(offset), length, where);
-        if (block !== null) assert.equal(block.length, length, where);
-      }
-      assert.deepEqual(
-        pool.leaks().map((leak) => leak.offset).sort((a, b) => a - b),
-        live.map((entry) => entry.offset).sort((a, b) => a - b),
-        where,
-      );
-      const stats = pool.stats();
-      assert.equal(stats.bytesUsed + stats.bytesFree + stats.metadataBytes, pool.byteLength);
+      model.step = step;
+      model.apply(generator.next(model.state()));
+      model.verify();
     }
+    // The run did allocate, free and move blocks, not just fail.
+    assert.ok(model.allocations > 100 && model.frees > 50, `seed ${seed}`);
+    model.freeAll(rng);
+    assert.deepEqual(model.pool.leaks(), [], `seed ${seed}`);
+    model.pool.check();
   }
 });

@@ -3,7 +3,10 @@
 // the allocator's allowed reactions (success, PoolError, argument errors)
 // from failures (other exceptions, hangs, overlapping or out-of-range
 // payloads, damage outside the pool, a sound pool that no longer checks).
-// `tools/fuzz.ts` is its command line; `tests/fuzz_test.ts` runs it briefly.
+// Its ordinary operations come from the shared generator (_random_ops.ts)
+// and are carried out and judged by the shared model (_oracle.ts); misuse,
+// writes and damage are its own. `tools/fuzz.ts` is its command line;
+// `tests/fuzz_test.ts` runs it briefly.
 
 import {
   Block,
@@ -14,115 +17,29 @@ import {
   type PoolStats,
 } from "../mod.ts";
 import { Flag, FreeField, Size } from "../src/engine/tlsf.ts";
-
-// ── seeded random numbers ──────────────────────────────────────────────────
+import { type Entry, Oracle, type OracleFailureKind, THREW } from "./_oracle.ts";
+import {
+  type AlignDraw,
+  nearClassBoundary,
+  OP_KINDS as ORDINARY_KINDS,
+  OpGenerator,
+  type OpMix,
+  Rng,
+  type SizeDraw,
+  Weighted,
+} from "./_random_ops.ts";
 
 const TWO_POW_32 = 2 ** 32;
 const TWO_POW_53 = 2 ** 53;
-/** The golden-ratio increment of splitmix32, also a good odd multiplier for byte patterns. */
-const GOLDEN = 0x9e3779b9;
-/** Outputs dropped after seeding, so that close seeds give unrelated sequences. */
-const RNG_WARMUP = 12;
-
-/**
- * sfc32, seeded through splitmix32: fast, and the same sequence for a seed on
- * every machine, so a printed seed reproduces a run.
- */
-export class Rng {
-  #a: number;
-  #b: number;
-  #c: number;
-  #d: number;
-
-  /** Makes the generator for `seed` (taken as an unsigned 32-bit integer). */
-  constructor(seed: number) {
-    let s = seed >>> 0;
-    const mix = (): number => {
-      s = (s + GOLDEN) | 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.#a = mix();
-    this.#b = mix();
-    this.#c = mix();
-    this.#d = mix();
-    for (let i = 0; i < RNG_WARMUP; i++) this.u32();
-  }
-
-  /** A uniform unsigned 32-bit integer. */
-  u32(): number {
-    const t = (((this.#a + this.#b) | 0) + this.#d) | 0;
-    this.#d = (this.#d + 1) | 0;
-    this.#a = this.#b ^ (this.#b >>> 9);
-    this.#b = (this.#c + (this.#c << 3)) | 0;
-    this.#c = (this.#c << 21) | (this.#c >>> 11);
-    this.#c = (this.#c + t) | 0;
-    return t >>> 0;
-  }
-
-  /** A uniform float in [0, 1) with 53 random bits. */
-  float(): number {
-    return ((this.u32() >>> 11) * TWO_POW_32 + this.u32()) / TWO_POW_53;
-  }
-
-  /** A uniform integer in [0, n), for n up to 2^53. */
-  below(n: number): number {
-    return n <= TWO_POW_32 ? Math.floor(this.u32() / TWO_POW_32 * n) : Math.floor(this.float() * n);
-  }
-
-  /** A uniform integer in [lo, hi]. */
-  between(lo: number, hi: number): number {
-    return lo + this.below(hi - lo + 1);
-  }
-
-  /** True with probability `p`. */
-  chance(p: number): boolean {
-    return this.u32() < p * TWO_POW_32;
-  }
-
-  /** One of `items`, uniformly. */
-  pick<T>(items: readonly T[]): T {
-    return items[this.below(items.length)]!;
-  }
-}
-
-/** Picks keys by weight from a fixed table. */
-class Weighted<K> {
-  readonly #keys: K[] = [];
-  readonly #cumulative: number[] = [];
-  readonly #total: number;
-
-  constructor(table: readonly (readonly [K, number])[]) {
-    let total = 0;
-    for (const [key, weight] of table) {
-      total += weight;
-      this.#keys.push(key);
-      this.#cumulative.push(total);
-    }
-    this.#total = total;
-  }
-
-  pick(rng: Rng): K {
-    const r = rng.below(this.#total);
-    let i = 0;
-    while (this.#cumulative[i]! <= r) i++;
-    return this.#keys[i]!;
-  }
-}
 
 // ── what a run does and reports ────────────────────────────────────────────
 
-/** Operations a step can make, with their relative frequencies. */
+/**
+ * Operations a step can make, with their relative frequencies: "ordinary"
+ * is one from the shared generator (FUZZ_MIX), the rest are the fuzzer's own.
+ */
 const STEP_OPS = [
-  ["allocate", 12],
-  ["allocateLargest", 2],
-  ["deallocate", 9],
-  ["alloc", 9],
-  ["free", 7],
-  ["resize", 6],
-  ["sizeOf", 2],
+  ["ordinary", 50],
   ["stats", 2],
   ["largestFreeBlock", 2],
   ["blocks", 1],
@@ -144,7 +61,8 @@ type StepOp = (typeof STEP_OPS)[number][0];
  * block of a sound pool before it is dropped).
  */
 export const OP_KINDS: readonly string[] = [
-  ...STEP_OPS.map(([op]) => op),
+  ...ORDINARY_KINDS,
+  ...STEP_OPS.map(([op]) => op).filter((op) => op !== "ordinary"),
   "check",
   "illegalWrite",
   "freeAll",
@@ -169,16 +87,12 @@ export const ILLEGAL_WRITE_KINDS: readonly string[] = ILLEGAL_WRITES.map(([kind]
 
 /** What went wrong in a failure. */
 export type FailureKind =
+  /** What the shared model finds: overlap, out-of-range, misaligned, contents-changed... */
+  | OracleFailureKind
   /** An exception other than PoolError, or an argument error where none was due. */
   | "exception"
   /** An operation that took longer than `slowOpMs`, or never returned. */
   | "hang"
-  /** A new payload overlaps a live payload (or, in a sound pool, its spare capacity). */
-  | "overlap"
-  /** A payload outside the pool's range. */
-  | "out-of-range"
-  /** A payload over the pool's metadata: its header, bitmaps, bin heads or end sentinel. */
-  | "payload-in-metadata"
   /** Bytes of the buffer outside the pool's range changed. */
   | "canary"
   /** `check()` failed although no illegal write happened since the pool was made. */
@@ -191,12 +105,6 @@ export type FailureKind =
   | "misuse-undetected"
   /** An error of the wrong class or code for the misuse. */
   | "wrong-error"
-  /** A sound pool changed a live payload's bytes. */
-  | "contents-changed"
-  /** A sound pool returned a payload off the alignment asked for. */
-  | "misaligned"
-  /** A sound pool's answers disagree with each other or with what the fuzzer did. */
-  | "inconsistent"
   /** The fuzzer itself threw: a bug in this harness. */
   | "fuzzer-error";
 
@@ -256,7 +164,7 @@ export interface FuzzOptions {
   maxFailures?: number;
   /**
    * Shared cells the run keeps up to date for a watchdog on another thread
-   * (PROGRESS_CELLS long): see the Progress enum.
+   * (PROGRESS_CELLS long): see the ProgressCell enum.
    */
   progress?: Int32Array;
   /** From this step on, each operation is described to `log` before it runs. */
@@ -280,7 +188,7 @@ const MAX_FAILURES = 50;
 const MS_PER_S = 1000;
 
 /** Indices of the cells in `FuzzOptions.progress`. */
-export const enum Progress {
+export const enum ProgressCell {
   /** The step running. */
   Step = 0,
   /** Its operation, as an index into OP_KINDS. */
@@ -335,11 +243,10 @@ const LARGEST_FIRST_SHARE = 0.5;
 const ZERO_SHARE = 0.25;
 /** Share of legal writes made through the block's own view rather than the buffer. */
 const VIEW_WRITE_SHARE = 0.5;
-/** Random picks tried for a handle (or a raw offset) before scanning the live list. */
-const PICK_PROBES = 4;
 
 /** Allocation sizes, with weights, given the pool's size. */
-const SIZE_CLASSES: readonly (readonly [(rng: Rng, poolBytes: number) => number, number])[] = [
+const SIZE_CLASSES: readonly (readonly [SizeDraw, number])[] = [
+  [nearClassBoundary, 5],
   [() => 0, 10],
   [(rng) => rng.between(1, 64), 35],
   [(rng) => rng.between(65, 1024), 25],
@@ -354,12 +261,30 @@ const SIZE_CLASSES: readonly (readonly [(rng: Rng, poolBytes: number) => number,
 ];
 
 /** Alignments, with weights; undefined leaves the option out. */
-const ALIGNS: readonly (readonly [(rng: Rng) => number | undefined, number])[] = [
+const ALIGNS: readonly (readonly [AlignDraw, number])[] = [
   [() => undefined, 50],
   [(rng) => rng.pick([1, 2, 4, 8]), 10],
   [(rng) => 2 ** rng.between(4, 12), 35],
   [(rng) => 2 ** rng.between(13, 31), 5],
 ];
+
+/** The fuzzer's ordinary operations: the generator's kinds, with its sizes and alignments. */
+const FUZZ_MIX: OpMix = {
+  weights: {
+    allocate: 12,
+    allocateLargest: 2,
+    deallocate: 9,
+    alloc: 9,
+    free: 7,
+    resize: 6,
+    realloc: 3,
+    sizeOf: 2,
+  },
+  sizes: SIZE_CLASSES,
+  aligns: ALIGNS,
+  zeroShare: ZERO_SHARE,
+  askLargestShare: LARGEST_FIRST_SHARE,
+};
 
 /** Sizes that are not whole numbers from 0 to 2^53 - 1, with the error each is due. */
 const BAD_SIZES: readonly (readonly [unknown, "TypeError" | "RangeError"])[] = [
@@ -404,31 +329,12 @@ const NOT_BLOCKS: readonly unknown[] = [null, undefined, {}, 16, "block", { offs
 /** Things that are not an offset, for free() and sizeOf(). */
 const NOT_OFFSETS: readonly unknown[] = ["16", null, undefined, 16n, {}, [16]];
 
-/** A block the fuzzer believes it owns. */
-interface Entry {
-  readonly id: number;
-  offset: number;
-  length: number;
-  /** Bytes from `offset` claimed in the owner map: the capacity if known, else max(length, 1). */
-  extent: number;
-  /** Capacity sizeOf() gave while the pool was sound, or -1. */
-  capacity: number;
-  readonly block: Block | null;
-  readonly align: number;
-  /** Step of the allocation. */
-  readonly step: number;
-  /** Position in the live list. */
-  index: number;
-}
-
 /** A pool in the middle of a bigger buffer, with everything the fuzzer tracks about it. */
 interface Arena {
   readonly pool: Pool;
+  /** The shared model: live blocks, their owner map and contents, and the pool's geometry. */
+  readonly model: Oracle;
   readonly bytes: Uint8Array;
-  /** Per byte of the buffer: the id of the live entry claiming it, or 0. */
-  readonly owner: Int32Array;
-  /** Per byte of the buffer: what a claimed byte should hold. */
-  readonly shadow: Uint8Array;
   /** The pool's range in the buffer. */
   readonly start: number;
   readonly end: number;
@@ -437,13 +343,10 @@ interface Arena {
   readonly blocksEnd: number;
   readonly canaryBefore: Uint8Array;
   readonly canaryAfter: Uint8Array;
-  readonly live: Entry[];
-  readonly byId: Map<number, Entry>;
   readonly freed: number[];
   readonly retired: Block[];
   readonly initial: PoolStats;
   readonly label: string;
-  sound: boolean;
   firstIllegal: string;
   lastIllegal: string;
   retireAt: number;
@@ -464,9 +367,6 @@ const BAD_OFFSET: Expect = { kind: "misuse", codes: [] };
 const FREED_HANDLE: Expect = { kind: "misuse", codes: ["double-free"] };
 const FOREIGN_HANDLE: Expect = { kind: "misuse", codes: ["foreign-block"] };
 const USE_AFTER_FREE: Expect = { kind: "misuse", codes: ["use-after-free"] };
-
-/** What `#call` returns when the operation threw. */
-const THREW: unique symbol = Symbol("threw");
 
 /** Frames of an exception's stack kept in a failure. */
 const STACK_FRAMES = 3;
@@ -514,21 +414,21 @@ class Fuzzer {
   readonly #progress: Int32Array | undefined;
   readonly #stepOps = new Weighted(STEP_OPS);
   readonly #illegalWrites = new Weighted(ILLEGAL_WRITES);
-  readonly #sizes = new Weighted(SIZE_CLASSES);
-  readonly #aligns = new Weighted(ALIGNS);
+  readonly #generator: OpGenerator;
   readonly #poolSizes = new Weighted(POOL_SIZES);
   readonly #report: FuzzReport;
   readonly #foreign: Block;
   #arena: Arena | undefined;
   #step = 0;
-  #op = "";
-  #nextId = 1;
+  /** The operation running, described for failures and the log (only when needed). */
+  #op: () => string = () => "";
   #failedKinds = new Set<FailureKind>();
 
   constructor(options: FuzzOptions) {
     this.#options = options;
     this.#seed = options.seed >>> 0;
     this.#rng = new Rng(this.#seed);
+    this.#generator = new OpGenerator(this.#rng, FUZZ_MIX);
     this.#corruptionRate = options.corruptionRate ?? 0;
     this.#slowOpMs = options.slowOpMs ?? SLOW_OP_MS;
     this.#maxFailures = options.maxFailures ?? MAX_FAILURES;
@@ -563,7 +463,7 @@ class Fuzzer {
     ) {
       this.#step = step;
       this.#failedKinds.clear();
-      if (this.#progress) Atomics.store(this.#progress, Progress.Step, step);
+      if (this.#progress) Atomics.store(this.#progress, ProgressCell.Step, step);
       try {
         const arena = this.#arena;
         if (arena === undefined || arena.broken || step >= arena.retireAt) this.#newArena();
@@ -585,13 +485,13 @@ class Fuzzer {
     return this.#arena!;
   }
 
-  #begin(kind: string, description: string): void {
-    this.#op = description;
+  #begin(kind: string, description: string | (() => string)): void {
+    this.#op = typeof description === "string" ? () => description : description;
     bump(this.#report.ops, kind);
-    if (this.#progress) this.#progress[Progress.Op] = OP_KINDS.indexOf(kind);
+    if (this.#progress) this.#progress[ProgressCell.Op] = OP_KINDS.indexOf(kind);
     const { logFrom, log } = this.#options;
     if (log && logFrom !== undefined && this.#step >= logFrom) {
-      log(`step ${this.#step}: ${description}`);
+      log(`step ${this.#step}: ${this.#op()}`);
     }
   }
 
@@ -604,10 +504,10 @@ class Fuzzer {
       kind,
       seed: this.#seed,
       step: this.#step,
-      op: this.#op,
+      op: this.#op(),
       message,
       stack: stackTop(error),
-      sound: arena?.sound ?? true,
+      sound: arena?.model.trusted ?? true,
       firstIllegal: arena?.firstIllegal ?? "",
       lastIllegal: arena?.lastIllegal ?? "",
       pool: arena?.label ?? "",
@@ -620,17 +520,17 @@ class Fuzzer {
   #taint(kind: string, description: string): void {
     const arena = this.#a;
     const what = `step ${this.#step}: ${kind}: ${description}`;
-    if (arena.sound) {
-      arena.sound = false;
+    if (arena.model.trusted) {
+      arena.model.trusted = false;
       arena.firstIllegal = what;
       arena.retireAt = Math.min(
         arena.retireAt,
         this.#step + this.#rng.between(CORRUPT_STEPS_MIN, CORRUPT_STEPS_MAX),
       );
       if (this.#progress) {
-        this.#progress[Progress.Sound] = 0;
-        this.#progress[Progress.IllegalStep] = this.#step;
-        this.#progress[Progress.IllegalKind] = ILLEGAL_WRITE_KINDS.indexOf(kind);
+        this.#progress[ProgressCell.Sound] = 0;
+        this.#progress[ProgressCell.IllegalStep] = this.#step;
+        this.#progress[ProgressCell.IllegalKind] = ILLEGAL_WRITE_KINDS.indexOf(kind);
       }
     }
     arena.lastIllegal = what;
@@ -657,7 +557,7 @@ class Fuzzer {
       log(`  -> ${value === THREW ? describeError(error) : show(value)}`);
     }
     if (took > this.#slowOpMs) {
-      this.#fail("hang", `${this.#op} took ${took.toFixed(0)} ms`, undefined, false);
+      this.#fail("hang", `${this.#op()} took ${took.toFixed(0)} ms`, undefined, false);
     }
     if (value === THREW) {
       this.#judgeError(expect, error);
@@ -668,7 +568,7 @@ class Fuzzer {
   }
 
   #judgeError(expect: Expect, error: unknown): void {
-    const sound = this.#a.sound;
+    const sound = this.#a.model.trusted;
     if (error instanceof PoolError) {
       bump(this.#report.poolErrors, error.code);
       if (expect.kind === "argument") {
@@ -713,7 +613,9 @@ class Fuzzer {
 
   #newArena(): void {
     const old = this.#arena;
-    if (old && old.sound && !old.broken && this.#rng.chance(FREE_ALL_SHARE)) this.#freeAll();
+    if (old && old.model.trusted && !old.broken && this.#rng.chance(FREE_ALL_SHARE)) {
+      this.#freeAll();
+    }
     const rng = this.#rng;
     const [lo, hi] = this.#poolSizes.pick(rng);
     const poolBytes = rng.between(lo, hi);
@@ -731,27 +633,31 @@ class Fuzzer {
     const start = pool.byteOffset;
     const end = start + pool.byteLength;
     const initial = pool.stats();
-    const blocksStart = start + initial.metadataBytes - Size.Sentinel;
+    const model = new Oracle(pool, {
+      rng,
+      hooks: {
+        call: (fn) => this.#call(LEGAL, fn),
+        fail: (kind, message) => this.#fail(kind, message),
+        begin: (kind, description) => this.#begin(kind, description),
+        forget: (e) => this.#forget(e),
+      },
+    });
     this.#arena = {
       pool,
+      model,
       bytes,
-      owner: new Int32Array(total),
-      shadow: new Uint8Array(total),
       start,
       end,
-      blocksStart,
-      blocksEnd: end - Size.Sentinel,
+      blocksStart: model.blocksStart,
+      blocksEnd: model.blocksEnd,
       canaryBefore: bytes.slice(0, start),
       canaryAfter: bytes.slice(end),
-      live: [],
-      byId: new Map(),
       freed: [],
       retired: [],
       initial,
       label: `${pool.byteLength}-byte pool at ${start} of a ${total}-byte ${
         buffer instanceof ArrayBuffer ? "ArrayBuffer" : "SharedArrayBuffer"
       }`,
-      sound: true,
       firstIllegal: "",
       lastIllegal: "",
       retireAt: this.#step + rng.between(POOL_STEPS_MIN, POOL_STEPS_MAX),
@@ -759,45 +665,21 @@ class Fuzzer {
     };
     this.#report.pools++;
     if (this.#progress) {
-      this.#progress[Progress.Sound] = 1;
-      this.#progress[Progress.IllegalStep] = -1;
-      this.#progress[Progress.IllegalKind] = -1;
-      this.#progress[Progress.PoolBytes] = pool.byteLength;
+      this.#progress[ProgressCell.Sound] = 1;
+      this.#progress[ProgressCell.IllegalStep] = -1;
+      this.#progress[ProgressCell.IllegalKind] = -1;
+      this.#progress[ProgressCell.PoolBytes] = pool.byteLength;
     }
   }
 
   /** Frees every live block of a sound pool and checks it is back to one free block. */
   #freeAll(): void {
     const a = this.#a;
-    this.#begin("freeAll", `free all ${a.live.length} live blocks`);
-    while (a.live.length > 0 && !a.broken) {
-      const e = a.live[this.#rng.below(a.live.length)]!;
-      this.#op = `freeAll: free the block at ${e.offset} (${e.length} bytes, step ${e.step})`;
-      if (!this.#verify(e)) return;
-      const done = this.#call(
-        LEGAL,
-        () => e.block ? a.pool.deallocate(e.block) : a.pool.free(e.offset),
-      );
-      if (done === THREW) return;
-      this.#forget(e);
-    }
+    this.#begin("freeAll", `free all ${a.model.liveBlocks} live blocks`);
+    a.model.step = this.#step;
+    a.model.freeAll(this.#rng, a.initial);
     if (a.broken) return;
-    this.#op = "freeAll: stats() and check() of the emptied pool";
-    const stats = this.#call(LEGAL, () => a.pool.stats());
-    if (stats === THREW) return;
-    const { initial } = a;
-    const wrong = [
-      stats.liveBlocks !== 0 && `liveBlocks ${stats.liveBlocks}`,
-      stats.bytesUsed !== 0 && `bytesUsed ${stats.bytesUsed}`,
-      stats.freeBlocks !== 1 && `freeBlocks ${stats.freeBlocks}`,
-      stats.bytesFree !== initial.bytesFree &&
-      `bytesFree ${stats.bytesFree}, not ${initial.bytesFree}`,
-      stats.largestFreeBlock !== initial.largestFreeBlock &&
-      `largestFreeBlock ${stats.largestFreeBlock}, not ${initial.largestFreeBlock}`,
-    ].filter((x) => x !== false);
-    if (wrong.length > 0) {
-      this.#fail("inconsistent", `after freeing every block: ${wrong.join(", ")}`);
-    }
+    this.#op = () => "freeAll: check() of the emptied pool";
     this.#call(LEGAL, () => a.pool.check());
   }
 
@@ -815,8 +697,9 @@ class Fuzzer {
       );
     }
     if (a.broken) return;
-    this.#begin("check", `check() after: ${this.#op}`);
-    const sound = a.sound;
+    const previous = this.#op;
+    this.#begin("check", () => `check() after: ${previous()}`);
+    const sound = a.model.trusted;
     const began = performance.now();
     try {
       a.pool.check();
@@ -840,125 +723,9 @@ class Fuzzer {
 
   // ── live blocks ─────────────────────────────────────────────────────────
 
-  #claimant(from: number, to: number): Entry | undefined {
-    const owner = this.#a.owner;
-    for (let i = from; i < to; i++) {
-      if (owner[i] !== 0) return this.#a.byId.get(owner[i]!);
-    }
-    return undefined;
-  }
-
-  /**
-   * Judges a payload the allocator just handed out (for a new entry, or for
-   * `resized.entry`, whose first `resized.kept` bytes were at `resized.from`)
-   * and, if it is good, fills it and claims it.
-   */
-  #place(
-    offset: unknown,
-    length: number,
-    align: number,
-    block: Block | null,
-    zeroed: boolean,
-    resized?: { entry: Entry; from: number; kept: number },
-  ): void {
-    const a = this.#a;
-    const at = `payload [${show(offset)}, ${show(offset)} + ${length})`;
-    if (typeof offset !== "number" || !Number.isInteger(offset)) {
-      this.#fail("out-of-range", `${at} is not a whole number`);
-      return;
-    }
-    if (offset < a.start || offset + length > a.end) {
-      this.#fail("out-of-range", `${at} is outside the pool's range [${a.start}, ${a.end})`);
-      return;
-    }
-    if (offset < a.blocksStart + Size.BlockHeader || offset + Math.max(length, 1) > a.blocksEnd) {
-      this.#fail(
-        "payload-in-metadata",
-        `${at} is outside the blocks [${a.blocksStart + Size.BlockHeader}, ${a.blocksEnd})`,
-      );
-      return;
-    }
-    if (a.sound && offset % Math.max(align, Size.Align) !== 0) {
-      this.#fail("misaligned", `${at} is not aligned to ${align}`);
-    }
-    let extent = Math.max(length, 1);
-    const other = this.#claimant(offset, offset + extent);
-    if (other) {
-      this.#fail(
-        "overlap",
-        `${at} overlaps the live payload [${other.offset}, ${other.offset} + ${other.length}) (capacity ${other.capacity}) allocated at step ${other.step}`,
-      );
-      return;
-    }
-    let capacity = -1;
-    if (a.sound) {
-      const cap = this.#call(LEGAL, () => a.pool.sizeOf(offset));
-      if (cap === THREW) return;
-      if (!(cap >= length && offset + cap <= a.blocksEnd)) {
-        this.#fail("inconsistent", `sizeOf(${offset}) is ${cap} for ${at}`);
-        return;
-      }
-      const spare = this.#claimant(offset, offset + cap);
-      if (spare) {
-        this.#fail(
-          "overlap",
-          `the capacity [${offset}, ${offset} + ${cap}) of ${at} overlaps the live payload at ${spare.offset} allocated at step ${spare.step}`,
-        );
-        return;
-      }
-      capacity = cap;
-      extent = Math.max(cap, 1);
-    }
-    if (resized && !this.#verify(resized.entry, resized.kept, offset, resized.from)) return;
-    if (zeroed && a.sound) {
-      for (let i = 0; i < length; i++) {
-        if (a.bytes[offset + i] !== 0) {
-          this.#fail(
-            "inconsistent",
-            `zero: true left byte ${i} of ${at} at ${a.bytes[offset + i]}`,
-          );
-          break;
-        }
-      }
-    }
-    let e: Entry;
-    if (resized) {
-      e = resized.entry;
-      e.offset = offset;
-      e.length = length;
-      e.extent = extent;
-      e.capacity = capacity;
-    } else {
-      e = {
-        id: this.#nextId++,
-        offset,
-        length,
-        extent,
-        capacity,
-        block,
-        align,
-        step: this.#step,
-        index: a.live.length,
-      };
-      a.live.push(e);
-      a.byId.set(e.id, e);
-    }
-    a.owner.fill(e.id, offset, offset + extent);
-    const seed = this.#rng.u32();
-    for (let i = 0; i < length; i++) a.bytes[offset + i] = Math.imul(seed ^ i, GOLDEN) >>> 24;
-    a.shadow.set(a.bytes.subarray(offset, offset + length), offset);
-  }
-
-  /** Drops a freed entry. */
+  /** Remembers a block the model dropped as freed, for misuse. */
   #forget(e: Entry): void {
     const a = this.#a;
-    a.owner.fill(0, e.offset, e.offset + e.extent);
-    const last = a.live.pop()!;
-    if (last !== e) {
-      a.live[e.index] = last;
-      last.index = e.index;
-    }
-    a.byId.delete(e.id);
     this.#remember(a.freed, e.offset);
     if (e.block) this.#remember(a.retired, e.block);
   }
@@ -968,85 +735,37 @@ class Fuzzer {
     else ring.push(item);
   }
 
-  /**
-   * In a sound pool, checks that `length` bytes of the entry's payload at
-   * `offset` still hold what the fuzzer put at `source`; false on a failure.
-   */
-  #verify(e: Entry, length = e.length, offset = e.offset, source = e.offset): boolean {
-    const a = this.#a;
-    if (!a.sound) return true;
-    for (let i = 0; i < length; i++) {
-      if (a.bytes[offset + i] !== a.shadow[source + i]) {
-        this.#fail(
-          "contents-changed",
-          `byte ${i} of the payload at ${offset} (${e.length} bytes, allocated at step ${e.step}) is ${
-            a.bytes[offset + i]
-          }, not ${a.shadow[source + i]}`,
-        );
-        return false;
-      }
-    }
-    return true;
-  }
-
+  /** A random live handle (true), raw block (false) or either (undefined). */
   #pickLive(handles: boolean | undefined): Entry | undefined {
-    const live = this.#a.live;
-    if (live.length === 0) return undefined;
-    if (handles === undefined) return this.#rng.pick(live);
-    // A few random probes, then a scan: live lists mix handles and raw offsets.
-    for (let i = 0; i < PICK_PROBES; i++) {
-      const e = this.#rng.pick(live);
-      if ((e.block !== null) === handles) return e;
-    }
-    return live.find((e) => (e.block !== null) === handles);
+    const model = this.#a.model;
+    const pick = this.#rng.u32();
+    return handles === undefined
+      ? model.pickAny(pick)
+      : handles
+      ? model.pickHandle(pick)
+      : model.pickRaw(pick);
   }
 
-  #size(): number {
-    const poolBytes = this.#a.end - this.#a.start;
-    return this.#sizes.pick(this.#rng)(this.#rng, poolBytes);
+  /** The live entry whose payload starts at `offset`, if any. */
+  #liveAt(offset: number): Entry | undefined {
+    const model = this.#a.model;
+    const e = model.byId.get(model.owner[offset] ?? 0);
+    return e?.offset === offset ? e : undefined;
   }
 
-  #align(): number | undefined {
-    return this.#aligns.pick(this.#rng)(this.#rng);
-  }
-
-  #largestOrUnknown(): number {
-    const a = this.#a;
-    if (!a.sound || !this.#rng.chance(LARGEST_FIRST_SHARE)) return -1;
-    this.#begin("largestFreeBlock", "largestFreeBlock() before an allocation");
-    const largest = this.#call(LEGAL, () => a.pool.largestFreeBlock());
-    return largest === THREW ? -1 : largest;
-  }
-
-  /** In a sound pool, a failed allocation must have been impossible. */
-  #judgeNull(size: number, align: number | undefined, largest: number): void {
-    // largestFreeBlock() is 0 when no block is free: then even size 0 fails.
-    if (this.#a.sound && largest > 0 && (align ?? Size.Align) <= Size.Align && size <= largest) {
-      this.#fail(
-        "inconsistent",
-        `no room for ${size} bytes though largestFreeBlock() was ${largest}`,
-      );
-    }
+  /** One ordinary operation, from the shared generator, carried out by the shared model. */
+  #ordinary(): void {
+    const model = this.#a.model;
+    model.step = this.#step;
+    model.apply(this.#generator.next(model.state()));
   }
 
   // ── operations ──────────────────────────────────────────────────────────
 
   #stepOp(op: StepOp): void {
     switch (op) {
-      case "allocate":
-        return this.#allocate(this.#size(), this.#align());
-      case "allocateLargest":
-        return this.#allocateLargest();
-      case "deallocate":
-        return this.#deallocate();
-      case "alloc":
-        return this.#alloc();
-      case "free":
-        return this.#free();
-      case "resize":
-        return this.#resize();
-      case "sizeOf":
-        return this.#sizeOf();
+      case "ordinary":
+        return this.#ordinary();
       case "stats":
         return this.#stats();
       case "largestFreeBlock":
@@ -1070,135 +789,6 @@ class Fuzzer {
     }
   }
 
-  #allocate(size: number, align: number | undefined): void {
-    const a = this.#a;
-    const zero = this.#rng.chance(ZERO_SHARE);
-    const options: { align?: number; zero?: boolean } = {};
-    if (align !== undefined) options.align = align;
-    if (zero) options.zero = true;
-    const largest = this.#largestOrUnknown();
-    this.#begin("allocate", `allocate(${show(size)}, ${JSON.stringify(options)})`);
-    const block = this.#call(LEGAL, () => a.pool.allocate(size, options));
-    if (block === THREW) return;
-    if (block === null) return this.#judgeNull(size, align, largest);
-    if (a.sound && (block.length !== size || !block.live || block.pool !== a.pool)) {
-      this.#fail("inconsistent", `the block has length ${block.length}, live ${block.live}`);
-      return;
-    }
-    this.#place(block.offset, size, align ?? Size.Align, block, zero);
-  }
-
-  #allocateLargest(): void {
-    const a = this.#a;
-    this.#begin("allocateLargest", "allocate(largestFreeBlock())");
-    const largest = this.#call(LEGAL, () => a.pool.largestFreeBlock());
-    if (largest === THREW) return;
-    this.#op = `allocate(largestFreeBlock() = ${show(largest)})`;
-    const block = this.#call(LEGAL, () => a.pool.allocate(largest));
-    if (block === THREW) return;
-    if (block === null) {
-      if (a.sound && largest > 0) {
-        this.#fail("inconsistent", `no room for the largest free block, ${largest}`);
-      }
-      return;
-    }
-    this.#place(block.offset, largest, Size.Align, block, false);
-  }
-
-  #deallocate(): void {
-    const a = this.#a;
-    const e = this.#pickLive(true);
-    if (!e) return this.#allocate(this.#size(), this.#align());
-    const block = e.block!;
-    const viaBlock = this.#rng.chance(1 / 2);
-    this.#begin(
-      "deallocate",
-      `${
-        viaBlock ? "block.free()" : "deallocate(block)"
-      } of ${e.offset} (${e.length} bytes, step ${e.step})`,
-    );
-    if (!this.#verify(e)) return;
-    this.#call(LEGAL, () => viaBlock ? block.free() : a.pool.deallocate(block));
-    if (!block.live) this.#forget(e);
-  }
-
-  #alloc(): void {
-    const a = this.#a;
-    const size = this.#size();
-    const align = this.#align();
-    const largest = this.#largestOrUnknown();
-    this.#begin(
-      "alloc",
-      align === undefined ? `alloc(${show(size)})` : `alloc(${show(size)}, ${align})`,
-    );
-    const offset = this.#call(
-      LEGAL,
-      () => align === undefined ? a.pool.alloc(size) : a.pool.alloc(size, align),
-    );
-    if (offset === THREW) return;
-    if (offset === 0) return this.#judgeNull(size, align, largest);
-    this.#place(offset, size, align ?? Size.Align, null, false);
-  }
-
-  #free(): void {
-    const a = this.#a;
-    const e = this.#pickLive(false);
-    if (!e) return this.#alloc();
-    this.#begin("free", `free(${e.offset}) (${e.length} bytes, step ${e.step})`);
-    if (!this.#verify(e)) return;
-    if (this.#call(LEGAL, () => a.pool.free(e.offset)) !== THREW) this.#forget(e);
-  }
-
-  #resize(): void {
-    const a = this.#a;
-    const e = this.#pickLive(true);
-    if (!e) return this.#allocate(this.#size(), this.#align());
-    const block = e.block!;
-    const size = this.#size();
-    const { offset, length } = e;
-    this.#begin(
-      "resize",
-      `resize(block at ${offset} of ${length} bytes, step ${e.step}; ${show(size)})`,
-    );
-    if (!this.#verify(e)) return;
-    a.owner.fill(0, offset, offset + e.extent);
-    const grown = this.#call(LEGAL, () => a.pool.resize(block, size));
-    if (grown === true) {
-      if (a.sound && block.length !== size) {
-        this.#fail("inconsistent", `the block's length is ${block.length} after the resize`);
-      }
-      const resized = { entry: e, from: offset, kept: Math.min(length, size) };
-      this.#place(block.offset, size, e.align, block, false, resized);
-      return;
-    }
-    if (grown === false && a.sound && (block.offset !== offset || block.length !== length)) {
-      this.#fail(
-        "inconsistent",
-        `a failed resize moved the block to ${block.offset}, ${block.length} bytes`,
-      );
-    }
-    if (block.live) a.owner.fill(e.id, offset, offset + e.extent);
-    else this.#forget(e);
-  }
-
-  #sizeOf(): void {
-    const a = this.#a;
-    const e = this.#pickLive(undefined);
-    if (!e) return this.#alloc();
-    this.#begin("sizeOf", `sizeOf(${e.offset}) (${e.length} bytes, step ${e.step})`);
-    const cap = this.#call(LEGAL, () => a.pool.sizeOf(e.offset));
-    if (cap === THREW || !a.sound) return;
-    if (
-      cap < e.length || (cap + Size.BlockHeader) % Size.Align !== 0 ||
-      (e.capacity >= 0 && cap !== e.capacity)
-    ) {
-      this.#fail(
-        "inconsistent",
-        `sizeOf is ${cap}; length ${e.length}, capacity at allocation ${e.capacity}`,
-      );
-    }
-  }
-
   #stats(): void {
     const a = this.#a;
     this.#begin("stats", "stats(), bytesUsed(), bytesFree()");
@@ -1206,10 +796,11 @@ class Fuzzer {
       LEGAL,
       () => [a.pool.stats(), a.pool.bytesUsed(), a.pool.bytesFree()] as const,
     );
-    if (got === THREW || !a.sound) return;
+    if (got === THREW || !a.model.trusted) return;
     const [s, used, free] = got;
     const wrong = [
-      s.liveBlocks !== a.live.length && `liveBlocks ${s.liveBlocks}, not ${a.live.length}`,
+      s.liveBlocks !== a.model.liveBlocks &&
+      `liveBlocks ${s.liveBlocks}, not ${a.model.liveBlocks}`,
       s.capacity !== a.pool.byteLength && `capacity ${s.capacity}, not ${a.pool.byteLength}`,
       s.bytesUsed + s.bytesFree + s.metadataBytes !== s.capacity &&
       `bytesUsed + bytesFree + metadataBytes = ${s.bytesUsed + s.bytesFree + s.metadataBytes}`,
@@ -1226,7 +817,7 @@ class Fuzzer {
     const a = this.#a;
     this.#begin("largestFreeBlock", "largestFreeBlock()");
     const largest = this.#call(LEGAL, () => a.pool.largestFreeBlock());
-    if (largest === THREW || !a.sound) return;
+    if (largest === THREW || !a.model.trusted) return;
     if (!Number.isInteger(largest) || largest < 0 || largest > a.pool.bytesFree()) {
       this.#fail(
         "inconsistent",
@@ -1256,7 +847,7 @@ class Fuzzer {
     const a = this.#a;
     this.#begin("blocks", "[...blocks()]");
     const blocks = this.#blocks();
-    if (blocks === THREW || !a.sound) return;
+    if (blocks === THREW || !a.model.trusted) return;
     let at = a.blocksStart;
     const used = new Set<number>();
     for (const b of blocks) {
@@ -1270,11 +861,11 @@ class Fuzzer {
       if (!b.free) used.add(b.offset);
       at += b.size;
     }
-    const missing = a.live.find((e) => !used.has(e.offset));
-    if (at !== a.blocksEnd || used.size !== a.live.length || missing) {
+    const missing = a.model.entries.find((e) => !used.has(e.offset));
+    if (at !== a.blocksEnd || used.size !== a.model.liveBlocks || missing) {
       this.#fail(
         "inconsistent",
-        `blocks(): end at ${at} (sentinel ${a.blocksEnd}), ${used.size} used for ${a.live.length} live${
+        `blocks(): end at ${at} (sentinel ${a.blocksEnd}), ${used.size} used for ${a.model.liveBlocks} live${
           missing ? `, none at ${missing.offset}` : ""
         }`,
       );
@@ -1282,20 +873,6 @@ class Fuzzer {
   }
 
   // ── writes ──────────────────────────────────────────────────────────────
-
-  /** Writes `values` at `at` (clipped to the pool's range); true if every byte landed in a live payload. */
-  #poke(at: number, values: readonly number[]): boolean {
-    const a = this.#a;
-    let owned = true;
-    for (let i = 0; i < values.length; i++) {
-      const p = at + i;
-      if (p < a.start || p >= a.end) continue;
-      a.bytes[p] = values[i]!;
-      if (a.owner[p] !== 0) a.shadow[p] = values[i]!;
-      else owned = false;
-    }
-    return owned;
-  }
 
   #randomBytes(n: number): number[] {
     return Array.from({ length: n }, () => this.#rng.u32() & 0xff);
@@ -1309,18 +886,18 @@ class Fuzzer {
   #legalWrite(): void {
     const a = this.#a;
     const e = this.#pickLive(undefined);
-    if (!e || e.length === 0) return this.#alloc();
+    if (!e || e.length === 0) return this.#ordinary();
     const from = this.#rng.below(e.length);
     const n = this.#rng.between(1, Math.min(MAX_WRITE, e.length - from));
     const values = this.#randomBytes(n);
     if (e.block && this.#rng.chance(VIEW_WRITE_SHARE)) {
       this.#begin("write", `block.u8.set(${n} bytes, ${from}) into the payload at ${e.offset}`);
       if (this.#call(LEGAL, () => e.block!.u8.set(values, from)) === THREW) return;
-      for (let i = 0; i < n; i++) a.shadow[e.offset + from + i] = values[i]!;
+      for (let i = 0; i < n; i++) a.model.shadow[e.offset + from + i] = values[i]!;
       return;
     }
     this.#begin("write", `${n} bytes at ${e.offset + from}, inside the payload at ${e.offset}`);
-    this.#poke(e.offset + from, values);
+    a.model.write(e.offset + from, values);
   }
 
   #illegalWrite(): void {
@@ -1332,15 +909,16 @@ class Fuzzer {
     const bytes = Array.from(values, (v) => v.toString(16).padStart(2, "0")).join(" ");
     const description =
       `${what}: ${values.length} bytes at ${at} (pool [${a.start}, ${a.end})): ${bytes}`;
-    this.#op = `illegal write (${kind}): ${description}`;
+    const op = `illegal write (${kind}): ${description}`;
+    this.#op = () => op;
     if (
       this.#options.log && this.#options.logFrom !== undefined &&
       this.#step >= this.#options.logFrom
     ) {
-      this.#options.log(`  ${this.#op}`);
+      this.#options.log(`  ${op}`);
     }
     // A write that lands wholly inside live payloads is legal after all.
-    if (this.#poke(at, values)) return;
+    if (a.model.write(at, values)) return;
     bump(this.#report.illegalWrites, kind);
     this.#taint(kind, description);
   }
@@ -1412,7 +990,7 @@ class Fuzzer {
         ];
       case "use-after-free": {
         const stale = a.freed.filter((x) =>
-          a.owner[x] === 0 && x >= a.blocksStart && x < a.blocksEnd
+          a.model.owner[x] === 0 && x >= a.blocksStart && x < a.blocksEnd
         );
         if (stale.length === 0) break;
         const x = rng.pick(stale);
@@ -1551,7 +1129,7 @@ class Fuzzer {
 
   #useAfterFree(): void {
     const a = this.#a;
-    if (a.retired.length === 0) return this.#allocate(this.#size(), this.#align());
+    if (a.retired.length === 0) return this.#ordinary();
     const block = this.#rng.pick(a.retired);
     const view = this.#rng.pick(["u8", "f64", "view(Uint8Array)"] as const);
     this.#begin("useAfterFree", `block.${view} of the freed block at ${block.offset}`);
@@ -1580,7 +1158,7 @@ class Fuzzer {
     let offset: unknown;
     switch (kind) {
       case "freed": {
-        const stale = a.freed.filter((x) => a.byId.get(a.owner[x]!)?.offset !== x);
+        const stale = a.freed.filter((x) => this.#liveAt(x) === undefined);
         offset = stale.length > 0 ? rng.pick(stale) : a.start;
         break;
       }
@@ -1627,11 +1205,11 @@ class Fuzzer {
       return;
     }
     const at = offset as number;
-    if (Number.isInteger(at) && a.byId.get(a.owner[at] ?? 0)?.offset === at) return;
+    if (Number.isInteger(at) && this.#liveAt(at) !== undefined) return;
     const got = this.#call(BAD_OFFSET, () => op === "free" ? a.pool.free(at) : a.pool.sizeOf(at));
     if (got === THREW) return;
     // Check words make every such offset detectable while the pool is sound.
-    if (a.sound) {
+    if (a.model.trusted) {
       this.#fail(
         "misuse-undetected",
         `${call} ${op === "free" ? "freed a block" : `returned ${show(got)}`}`,

@@ -2,8 +2,8 @@
 // fresh pools for a while, run in a worker that a watchdog gives up on if a
 // step never finishes. Run `deno task fuzz -- --help`.
 
-import { parseArgs } from "node:util";
-import { cliArgs } from "./_cli_args.ts";
+import { cliArgs, parseCli, runCli, UsageError } from "./_cli_args.ts";
+import { Progress } from "./_progress.ts";
 import {
   fuzz,
   type FuzzFailure,
@@ -11,8 +11,8 @@ import {
   type FuzzReport,
   ILLEGAL_WRITE_KINDS,
   OP_KINDS,
-  Progress,
   PROGRESS_CELLS,
+  ProgressCell,
   SLOW_OP_MS,
 } from "./_fuzz_engine.ts";
 
@@ -20,9 +20,8 @@ const DEFAULT_SECONDS = 20;
 const DEFAULT_CORRUPTION_RATE = 0.01;
 /** A step still running after this many ms is a hang, even if it never returns. */
 const DEFAULT_STALL_MS = 5000;
-/** How often the watchdog looks, and how often progress is shown on a terminal, in ms. */
+/** How often the watchdog looks (and updates the progress line), in ms. */
 const POLL_MS = 100;
-const PROGRESS_MS = 1000;
 const MS_PER_S = 1000;
 /** Failures printed in full per kind of failure. */
 const EXAMPLES_PER_GROUP = 1;
@@ -31,13 +30,14 @@ const LOG_BEFORE = 20;
 
 const USAGE = `Usage: deno task fuzz -- [options]
 
-Runs random allocations, frees, resizes, queries and misuse (bad arguments,
-freed and foreign blocks, bad raw offsets) against fresh pools, mixed with
-writes into the pool's buffer: inside payloads (legal) and, at the corruption
-rate, over metadata or past payloads (illegal). Fails on an exception other
-than PoolError, a hang, overlapping or out-of-range payloads, damage outside
-the pool's range, and, while no illegal write has happened, on check()
-failing. Prints the seed first; a failure reproduces from it.
+Runs random allocations, frees, resizes, reallocs and queries (drawn from the
+shared generator and judged by the shared model, as in the tests and the
+soak), misuse (bad arguments, freed and foreign blocks, bad raw offsets) and
+writes into the pool's buffer against fresh pools: writes inside payloads
+(legal) and, at the corruption rate, over metadata or past payloads
+(illegal). Fails on an exception other than PoolError, a hang, overlapping
+or out-of-range payloads, damage outside the pool's range, and, while no
+illegal write has happened, on check() failing or the model disagreeing. Prints the seed first; a failure reproduces from it.
 
 Options:
   --seconds N          run this long (default ${DEFAULT_SECONDS}, unless --steps is given)
@@ -49,7 +49,8 @@ Options:
   --log-from N         describe every operation from step N on, to stderr
   --max-failures N     stop after this many failures (default 50)
   --json               print the report as JSON
-  --help               show this text`;
+  -h, --help           show this text`;
+const HINT = "Usage: deno task fuzz -- [options]; -h for the options.";
 
 /** What the main thread sends the worker. */
 interface Job {
@@ -76,14 +77,14 @@ if ("WorkerGlobalScope" in globalThis) {
   };
 } else if (import.meta.main) {
   // Exiting ends a worker stuck in a hang, too.
-  Deno.exit(await main());
+  await runCli(main, HINT);
 }
 
 function number(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
-    throw new RangeError(
+    throw new UsageError(
       `--${name} takes a number of at least 0, but got ${JSON.stringify(value)}.`,
     );
   }
@@ -91,7 +92,7 @@ function number(value: string | undefined, name: string): number | undefined {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCli({
     args: cliArgs(),
     options: {
       seconds: { type: "string" },
@@ -103,7 +104,7 @@ async function main(): Promise<number> {
       "log-from": { type: "string" },
       "max-failures": { type: "string" },
       json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
@@ -115,7 +116,7 @@ async function main(): Promise<number> {
     (steps === undefined ? DEFAULT_SECONDS : undefined);
   const seed = number(values.seed, "seed") ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
   if (!Number.isInteger(seed) || seed >= 2 ** 32) {
-    throw new RangeError(`--seed takes a whole number below 2^32, but got ${seed}.`);
+    throw new UsageError(`--seed takes a whole number below 2^32, but got ${seed}.`);
   }
   const corruptionRate = number(values["corruption-rate"], "corruption-rate") ??
     DEFAULT_CORRUPTION_RATE;
@@ -149,30 +150,25 @@ function runWatched(options: Job["options"], stallMs: number): Promise<FuzzRepor
   );
   const worker = new Worker(import.meta.url, { type: "module" });
   const began = performance.now();
-  const showProgress = Deno.stderr.isTerminal();
+  const status = new Progress();
   let step = -1;
   let since = began;
-  let shown = began;
   const failures: FuzzFailure[] = [];
   return new Promise((resolve, reject) => {
     const watchdog = setInterval(() => {
       const now = performance.now();
-      const current = Atomics.load(progress, Progress.Step);
+      const current = Atomics.load(progress, ProgressCell.Step);
       if (current !== step) {
         step = current;
         since = now;
       } else if (now - since > stallMs) {
         clearInterval(watchdog);
-        if (showProgress) console.error();
+        status.clear();
         const report = hangReport(options, progress, now - began, stallMs);
         report.failures.unshift(...failures);
         resolve(report);
       }
-      if (showProgress && now - shown >= PROGRESS_MS) {
-        shown = now;
-        const s = ((now - began) / MS_PER_S).toFixed(0);
-        Deno.stderr.writeSync(new TextEncoder().encode(`\rfuzz: step ${current}, ${s} s`));
-      }
+      status.show(`fuzz: step ${current}, ${((now - began) / MS_PER_S).toFixed(0)} s`);
     }, POLL_MS);
     worker.onmessage = ({ data }: MessageEvent<Message>) => {
       if ("failure" in data) {
@@ -181,12 +177,13 @@ function runWatched(options: Job["options"], stallMs: number): Promise<FuzzRepor
       }
       clearInterval(watchdog);
       worker.terminate();
-      if (showProgress) console.error();
+      status.clear();
       resolve(data.report);
     };
     worker.onerror = (event) => {
       clearInterval(watchdog);
       worker.terminate();
+      status.clear();
       event.preventDefault();
       reject(new Error(`the fuzzer's worker failed: ${event.message}`));
     };
@@ -201,20 +198,20 @@ function hangReport(
   elapsedMs: number,
   stallMs: number,
 ): FuzzReport {
-  const step = Atomics.load(progress, Progress.Step);
-  const illegalStep = progress[Progress.IllegalStep]!;
-  const illegalKind = ILLEGAL_WRITE_KINDS[progress[Progress.IllegalKind]!] ?? "accepted misuse";
+  const step = Atomics.load(progress, ProgressCell.Step);
+  const illegalStep = progress[ProgressCell.IllegalStep]!;
+  const illegalKind = ILLEGAL_WRITE_KINDS[progress[ProgressCell.IllegalKind]!] ?? "accepted misuse";
   const failure: FuzzFailure = {
     kind: "hang",
     seed: options.seed,
     step,
-    op: OP_KINDS[progress[Progress.Op]!] ?? "?",
+    op: OP_KINDS[progress[ProgressCell.Op]!] ?? "?",
     message: `the step did not finish within ${stallMs} ms`,
     stack: "",
-    sound: progress[Progress.Sound] === 1,
+    sound: progress[ProgressCell.Sound] === 1,
     firstIllegal: illegalStep >= 0 ? `step ${illegalStep}: ${illegalKind}` : "",
     lastIllegal: "",
-    pool: `${progress[Progress.PoolBytes]}-byte pool`,
+    pool: `${progress[ProgressCell.PoolBytes]}-byte pool`,
   };
   return {
     seed: options.seed,
@@ -260,6 +257,9 @@ function summary(r: FuzzReport): string {
       `PoolErrors: ${counts(r.poolErrors)}`,
       `argument errors: ${counts(r.argumentErrors)}`,
       `illegal writes: ${counts(r.illegalWrites)}`,
+      // Only failures are findings: these errors are the answers the fuzzer provokes.
+      "  (expected answers, not failures: corrupt to the illegal writes the fuzzer injects,",
+      "  the other codes and the argument errors to its deliberate misuse)",
     );
   }
   const groups = new Map<string, FuzzFailure[]>();

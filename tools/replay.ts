@@ -3,8 +3,8 @@
 // a peer allocator, side by side. Run `deno task replay -- --help`. Our
 // figures come from the library's `analyzeTrace`, so the two always agree.
 
-import { parseArgs } from "node:util";
-import { cliArgs } from "./_cli_args.ts";
+import { cliArgs, parseCli, runCli, UsageError } from "./_cli_args.ts";
+import { Progress } from "./_progress.ts";
 import {
   analyzeTrace,
   type OperationTimes,
@@ -66,14 +66,12 @@ Options:
                     time: address against operation, blocks coloured by size,
                     the peak marked) and DIR/<trace>.peak.svg (the pool at its
                     peak, as the playground draws it), both in the minimum pool
-  --help            show this text`;
+  -h, --help        show this text`;
+const HINT = "Usage: deno task replay -- [options] <trace files>; -h for the options.";
 
 /** A timer step above this blurs operations that take tens of nanoseconds. */
 const COARSE_NS = 50;
 const PERCENT = 100;
-/** Progress appears only for work that takes longer than this (ms), and updates this often. */
-const PROGRESS_DELAY = 500;
-const PROGRESS_EVERY = 100;
 
 /** One allocator's figures on one trace (or the first operations of it), timed. */
 type Figures = TraceAnalysis & { times: OperationTimes };
@@ -98,34 +96,6 @@ interface TraceReport {
   comparison?: PeerComparison;
   /** With --fits: each policy's sizing; null for a trace with aligned requests, which they cannot replay. */
   fits?: Record<FitPolicy, ReferenceSize> | null;
-}
-
-/** A one-line status on stderr, for terminals only, and only once work has gone on a while. */
-class Progress {
-  readonly #enabled = Deno.stderr.isTerminal();
-  readonly #encoder = new TextEncoder();
-  #since = 0;
-  #last = 0;
-  #shown = false;
-
-  start(): void {
-    this.#since = performance.now();
-    this.#last = 0;
-  }
-
-  show(text: string): void {
-    if (!this.#enabled) return;
-    const now = performance.now();
-    if (now - this.#since < PROGRESS_DELAY || now - this.#last < PROGRESS_EVERY) return;
-    this.#last = now;
-    this.#shown = true;
-    Deno.stderr.writeSync(this.#encoder.encode(`\r\x1b[K${text}`));
-  }
-
-  clear(): void {
-    if (this.#shown) Deno.stderr.writeSync(this.#encoder.encode("\r\x1b[K"));
-    this.#shown = false;
-  }
 }
 
 const progress = new Progress();
@@ -411,8 +381,7 @@ const PEER_NAMES: Record<string, string> = { thing: "thi.ng" };
 const PEERS = Object.keys(PEER_NAMES);
 
 function fail(message: string): never {
-  console.error(`${message}\n\n${USAGE}`);
-  Deno.exit(2);
+  throw new UsageError(message);
 }
 
 function numberOption(text: string | undefined, name: string, fallback: number): number {
@@ -435,29 +404,23 @@ function peerLimitOption(text: string | undefined): number {
   return value;
 }
 
-async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: cliArgs(),
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean" },
-        peer: { type: "string" },
-        "peer-limit": { type: "string" },
-        tolerance: { type: "string" },
-        fits: { type: "boolean" },
-        svg: { type: "string" },
-        help: { type: "boolean" },
-      },
-    });
-  } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
-  }
-  const { values, positionals } = parsed;
+async function main(): Promise<number> {
+  const { values, positionals } = parseCli({
+    args: cliArgs(),
+    allowPositionals: true,
+    options: {
+      json: { type: "boolean" },
+      peer: { type: "string" },
+      "peer-limit": { type: "string" },
+      tolerance: { type: "string" },
+      fits: { type: "boolean" },
+      svg: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (values.help) {
     console.log(USAGE);
-    return;
+    return 0;
   }
   if (positionals.length === 0) fail("Name at least one trace file.");
   if (values.peer !== undefined && !PEERS.includes(values.peer)) {
@@ -480,7 +443,7 @@ async function main(): Promise<void> {
     } catch (error) {
       progress.clear();
       console.error(error instanceof Error ? error.message : String(error));
-      Deno.exit(1);
+      return 1;
     }
   }
   if (values.json) {
@@ -499,6 +462,7 @@ async function main(): Promise<void> {
   } else {
     printTables(reports, tolerance);
   }
+  return 0;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runCli(main, HINT);
