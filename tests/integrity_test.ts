@@ -102,8 +102,8 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
     pool.alloc(2 * Size.LargeBlock);
     pool.alloc(4);
     const hole = [...pool.blocks()].find((block) => block.free)!;
-    assert.ok(hole.size > Size.LargeBlock);
-    expectCaught(pool, hole.start, 0x1234, () => pool.alloc(Size.LargeBlock));
+    assert.ok(hole.blockSize > Size.LargeBlock);
+    expectCaught(pool, hole.blockStart, 0x1234, () => pool.alloc(Size.LargeBlock));
   });
 
   await t.step("the pool header's top-block offset", () => {
@@ -300,6 +300,6 @@ Deno.test("a free list turned into a cycle cannot make a walk endless", () => {
   // The walk stops after as many nodes as the pool can hold, however long the cycle.
   const top = [...pool.blocks()].at(-1)!;
   assert.ok(top.free);
-  assert.equal(pool.largestFreeBlock(), top.size - Size.BlockHeader);
+  assert.equal(pool.largestFreeBlock(), top.blockSize - Size.BlockHeader);
   assert.throws(() => pool.check(), isCorrupt);
 });

@@ -153,8 +153,8 @@ function run(model: Model, step: Op): void {
 function reach(pool: Pool, offset: number): number {
   const infos = [...pool.blocks()];
   const i = infos.findIndex((info) => info.offset === offset);
-  const freeSize = (j: number) => infos[j]?.free ? infos[j]!.size : 0;
-  return freeSize(i - 1) + infos[i]!.size + freeSize(i + 1);
+  const freeSize = (j: number) => infos[j]?.free ? infos[j]!.blockSize : 0;
+  return freeSize(i - 1) + infos[i]!.blockSize + freeSize(i + 1);
 }
 
 function resize(model: Model, entry: Entry, length: number, largestBefore: number): void {

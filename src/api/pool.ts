@@ -20,7 +20,7 @@ import {
   Status,
   Tlsf,
 } from "../engine/tlsf.ts";
-import { checkAlign, checkCount, describe } from "../common/validate.ts";
+import { checkAlign, checkCount, checkOptions, describe, isBuffer } from "../common/validate.ts";
 
 /** Where in the buffer the pool lives; by default, all of it. */
 export interface PoolOptions {
@@ -51,16 +51,27 @@ export interface AllocateOptions {
   zero?: boolean;
 }
 
-/** One block as `Pool.blocks()` reports it. */
+/**
+ * One block as `Pool.blocks()` reports it. `offset` and `length` mean what
+ * they mean on a `Block`: the payload's place and bytes (here all the bytes
+ * the payload can use, which may be a few more than were asked for);
+ * `blockStart` and `blockSize` are the whole block, its header included.
+ */
 export interface BlockInfo {
-  /** Byte offset in the buffer where the block (its header) starts. */
-  start: number;
   /** Byte offset in the buffer of the block's payload. */
   offset: number;
+  /** Payload bytes the block holds: `blockSize` less the 8-byte header. */
+  length: number;
+  /** Byte offset in the buffer where the block (its header) starts. */
+  blockStart: number;
   /** Whole bytes of the block: header, payload and padding. */
-  size: number;
+  blockSize: number;
   /** Whether the block is free. */
   free: boolean;
+  /** @deprecated The old name of `blockStart`. */
+  start: number;
+  /** @deprecated The old name of `blockSize`. */
+  size: number;
 }
 
 /**
@@ -102,7 +113,8 @@ export class Pool {
    *
    * @param buffer The memory to manage; a `WebAssembly.Memory`'s `buffer` works too.
    * @param options The range of `buffer` to manage, and debug mode.
-   * @throws {TypeError} If `buffer` is not an `ArrayBuffer` or `SharedArrayBuffer`.
+   * @throws {TypeError} If `buffer` is not an `ArrayBuffer` or `SharedArrayBuffer`
+   * (of any realm), or `options` has a key it does not know or a value of the wrong type.
    * @throws {RangeError} If the range is outside the buffer, larger than 4 GiB, or
    * too small for the pool's metadata and one smallest block.
    */
@@ -111,6 +123,11 @@ export class Pool {
       throw new TypeError(
         `A pool needs an ArrayBuffer or SharedArrayBuffer, but got ${describe(buffer)}.`,
       );
+    }
+    checkOptions(options, "The pool's options", POOL_KEYS);
+    const debug = options.debug;
+    if (debug !== undefined && typeof debug !== "boolean") {
+      throw new TypeError(`debug must be true or false, but got ${describe(debug)}.`);
     }
     const byteOffset = options.byteOffset ?? 0;
     checkCount(byteOffset, "byteOffset");
@@ -145,14 +162,16 @@ export class Pool {
     }
     this.#buffer = buffer;
     this.#tlsf = new Tlsf(buffer, start, size, rows);
-    if (options.debug === true) installDebugLayer(this, this.#tlsf);
+    if (debug === true) installDebugLayer(this, this.#tlsf);
   }
 
   /**
    * Makes a pool over a new `ArrayBuffer` of `byteLength` bytes.
    *
    * @param byteLength The pool's size in bytes.
+   * @param options As for the constructor: debug mode, and a range of the new buffer.
    * @returns The new, empty pool.
+   * @throws {TypeError} If `options` is not as the constructor takes it.
    * @throws {RangeError} If `byteLength` is too small for a pool or above 4 GiB.
    *
    * @example
@@ -162,14 +181,18 @@ export class Pool {
    *
    * const pool = Pool.create(1 << 20);
    * assert.equal(pool.buffer.byteLength, 1 << 20);
+   * const debugPool = Pool.create(4096, { debug: true });
+   * debugPool.allocate(8);
+   * assert.equal(debugPool.leaks().length, 1);
    * ```
    */
-  static create(byteLength: number): Pool {
+  static create(byteLength: number, options?: PoolOptions): Pool {
     checkCount(byteLength, "byteLength");
     if (byteLength > MAX_POOL_BYTES) {
       throw new RangeError(`A pool spans at most 4 GiB, but ${byteLength} bytes were asked for.`);
     }
-    return new Pool(new ArrayBuffer(byteLength));
+    checkOptions(options, "The pool's options", POOL_KEYS);
+    return new Pool(new ArrayBuffer(byteLength), options);
   }
 
   /** The buffer the pool manages. */
@@ -212,22 +235,59 @@ export class Pool {
    * ```
    */
   allocate(size: number, options?: AllocateOptions): Block | null {
-    if (size >>> 0 !== size || options !== undefined) return this.#allocateWith(size, options);
+    // `typeof` first: `>>>` throws V8's own TypeError for a BigInt.
+    if (typeof size !== "number" || size >>> 0 !== size || options !== undefined) {
+      return this.#allocateWith(size, options);
+    }
     const offset = this.#tlsf.allocate(size);
     return offset === 0 ? null : createBlock(this, offset, size, Size.Align);
   }
 
   #allocateWith(size: number, options: AllocateOptions | undefined): Block | null {
     checkCount(size, "size");
-    let align: number = Size.Align;
-    if (options?.align !== undefined) {
-      checkAlign(options.align);
-      align = Math.max(options.align, Size.Align);
-    }
+    const { align, zero } = readAllocateOptions(options);
     const offset = this.#tlsf.allocateAligned(size, align);
     if (offset === 0) return null;
-    if (options?.zero) this.#tlsf.clear(offset, size);
+    if (zero) this.#tlsf.clear(offset, size);
     return createBlock(this, offset, size, align);
+  }
+
+  /**
+   * Allocates a block of `size` bytes as `allocate` does, but throws when
+   * the pool cannot hold it instead of returning `null`.
+   *
+   * @param size Payload bytes.
+   * @param options Alignment and zero-filling.
+   * @returns The block.
+   * @throws {PoolError} `out-of-memory` when no free block can hold `size`
+   * bytes; the message says the size asked for, the bytes free and the
+   * largest free block.
+   * @throws {TypeError} As `allocate` does.
+   * @throws {RangeError} As `allocate` does.
+   *
+   * @example
+   * ```ts
+   * import { Pool, PoolError } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const block = pool.allocateOrThrow(64);
+   * block.f64[0] = 1;
+   * assert.throws(
+   *   () => pool.allocateOrThrow(10_000),
+   *   (e) => e instanceof PoolError && e.code === "out-of-memory",
+   * );
+   * ```
+   */
+  allocateOrThrow(size: number, options?: AllocateOptions): Block {
+    return this.allocate(size, options) ?? this.#outOfMemory(size);
+  }
+
+  #outOfMemory(size: number): never {
+    throw new PoolError(
+      "out-of-memory",
+      `Cannot allocate ${size} bytes: the pool has ${this.bytesFree()} bytes free, and its largest free block holds ${this.largestFreeBlock()}.`,
+    );
   }
 
   /**
@@ -348,9 +408,36 @@ export class Pool {
    */
   alloc(size: number, align?: number): number {
     // One test admits the common case: a size below 2^32 at the default alignment.
-    return size >>> 0 === size && align === undefined
+    return typeof size === "number" && size >>> 0 === size && align === undefined
       ? this.#tlsf.allocate(size)
       : this.#allocChecked(size, align);
+  }
+
+  /**
+   * Allocates as `alloc` does, but throws when the pool cannot hold `size`
+   * bytes instead of returning 0.
+   *
+   * @param size Payload bytes.
+   * @param align Payload alignment, a power of two (default 8).
+   * @returns The payload's byte offset in the buffer.
+   * @throws {PoolError} `out-of-memory` when no free block can hold `size` bytes.
+   * @throws {TypeError} As `alloc` does.
+   * @throws {RangeError} As `alloc` does.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const offset = pool.allocOrThrow(24);
+   * assert.equal(pool.sizeOf(offset), 24);
+   * assert.throws(() => pool.allocOrThrow(10_000), /Cannot allocate 10000 bytes/);
+   * ```
+   */
+  allocOrThrow(size: number, align?: number): number {
+    const offset = this.alloc(size, align);
+    return offset === 0 ? this.#outOfMemory(size) : offset;
   }
 
   #allocChecked(size: number, align: number | undefined): number {
@@ -546,6 +633,50 @@ export class Pool {
   }
 
   /**
+   * What `JSON.stringify` writes for the pool: its size and how much of it
+   * is used and free.
+   *
+   * @returns A plain object; for a detached pool, `{ detached: true }`.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * pool.allocate(100);
+   * const { byteLength, bytesUsed } = pool.toJSON() as { byteLength: number; bytesUsed: number };
+   * assert.deepEqual([byteLength, bytesUsed], [4096, 112]);
+   * ```
+   */
+  toJSON():
+    | { byteLength: number; bytesUsed: number; bytesFree: number; largestFreeBlock: number }
+    | { detached: true } {
+    if (this.#tlsf.u32.length === 0) return { detached: true };
+    return {
+      byteLength: this.byteLength,
+      bytesUsed: this.bytesUsed(),
+      bytesFree: this.bytesFree(),
+      largestFreeBlock: this.largestFreeBlock(),
+    };
+  }
+
+  /** How Deno's `console.log` and `Deno.inspect` show the pool. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.#inspect();
+  }
+
+  /** How Node.js's `console.log` and `util.inspect` show the pool. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.#inspect();
+  }
+
+  #inspect(): string {
+    const json = this.toJSON();
+    return `Pool { ${Object.entries(json).map(([key, value]) => `${key}: ${value}`).join(", ")} }`;
+  }
+
+  /**
    * Every block in address order, free and used, for pictures and
    * debugging. The pool must not change while this is iterated.
    *
@@ -572,7 +703,15 @@ export class Pool {
         throw new PoolError("corrupt", `The block at ${base + b} has an impossible size, ${size}.`);
       }
       const free = (u32[b >>> 2]! & Flag.Free) !== 0;
-      yield { start: base + b, offset: base + b + Size.BlockHeader, size, free };
+      yield {
+        offset: base + b + Size.BlockHeader,
+        length: size - Size.BlockHeader,
+        blockStart: base + b,
+        blockSize: size,
+        free,
+        start: base + b,
+        size,
+      };
       b += size;
     }
   }
@@ -632,7 +771,25 @@ export class Pool {
   }
 }
 
-function isBuffer(value: unknown): value is ArrayBuffer | SharedArrayBuffer {
-  return value instanceof ArrayBuffer ||
-    (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer);
+/** The keys `PoolOptions` has. */
+const POOL_KEYS: readonly (keyof PoolOptions)[] = ["byteOffset", "byteLength", "debug"];
+/** The keys `AllocateOptions` has. */
+const ALLOCATE_KEYS: readonly (keyof AllocateOptions)[] = ["align", "zero"];
+
+/**
+ * Checks `allocate`'s options and reads each once (a getter may answer
+ * differently the second time): the alignment to use (at least 8) and
+ * whether to zero the payload.
+ */
+export function readAllocateOptions(
+  options: AllocateOptions | undefined,
+): { align: number; zero: boolean } {
+  checkOptions(options, "allocate()'s options", ALLOCATE_KEYS);
+  const align = options?.align;
+  const zero = options?.zero;
+  if (align !== undefined) checkAlign(align);
+  if (zero !== undefined && typeof zero !== "boolean") {
+    throw new TypeError(`zero must be true or false, but got ${describe(zero)}.`);
+  }
+  return { align: Math.max(align ?? Size.Align, Size.Align), zero: zero === true };
 }

@@ -18,6 +18,9 @@
  * - `overflow`: in debug mode, a block was written past its end.
  * - `write-after-free`: in debug mode, a freed block was written before it was reused.
  * - `no-debug`: `Pool.leaks()` was called on a pool made without `{ debug: true }`.
+ * - `out-of-memory`: `Pool.allocateOrThrow` or `Pool.allocOrThrow` found no free
+ *   block big enough; the message gives the size asked for, the bytes free and
+ *   the largest free block.
  */
 export type PoolErrorCode =
   | "double-free"
@@ -29,7 +32,8 @@ export type PoolErrorCode =
   | "detached"
   | "overflow"
   | "write-after-free"
-  | "no-debug";
+  | "no-debug"
+  | "out-of-memory";
 
 /**
  * Thrown for misuse of a pool or its blocks, and for a pool whose

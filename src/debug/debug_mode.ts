@@ -20,7 +20,7 @@
 
 import { Block, moveBlock, retireBlock } from "../api/block.ts";
 import { PoolError } from "../common/errors.ts";
-import type { AllocateOptions, Pool } from "../api/pool.ts";
+import { type AllocateOptions, type Pool, readAllocateOptions } from "../api/pool.ts";
 import { type LayerMethods, pushLayer, registerDebugLayer } from "../api/layer.ts";
 import { refusalError } from "../api/refusal.ts";
 import { Size, Status, type Tlsf } from "../engine/tlsf.ts";
@@ -225,10 +225,10 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
   const wrappers: Required<LayerMethods> = {
     allocate(size: number, options?: AllocateOptions): Block | null {
       checkCount(size, "size");
-      const align = options?.align;
-      if (align !== undefined) checkAlign(align);
-      const asked = reserve(size, align ?? Size.Align, `While trying to allocate ${size} bytes`);
-      const block = proto.allocate.call(pool, asked, options);
+      // Read once here and passed on as read: a getter may answer differently later.
+      const { align, zero } = readAllocateOptions(options);
+      const asked = reserve(size, align, `While trying to allocate ${size} bytes`);
+      const block = proto.allocate.call(pool, asked, { align, zero });
       if (block === null) return null;
       moveBlock(block, block.offset, size);
       born(block.offset, size, new Error());
@@ -289,7 +289,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
       if (quarantine.size > 0) {
         let run = 0;
         for (const info of proto.blocks.call(pool)) {
-          run = info.free || quarantine.has(info.offset) ? run + info.size : 0;
+          run = info.free || quarantine.has(info.offset) ? run + info.blockSize : 0;
           if (run > largest) largest = run;
         }
       }
