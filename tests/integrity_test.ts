@@ -303,3 +303,23 @@ Deno.test("a free list turned into a cycle cannot make a walk endless", () => {
   assert.equal(pool.largestFreeBlock(), top.blockSize - Size.BlockHeader);
   assert.throws(() => pool.check(), isCorrupt);
 });
+
+Deno.test("check() finds a peak of bytes used below the bytes in use or above the pool", () => {
+  const pool = Pool.create(4096);
+  const a = pool.alloc(100);
+  pool.free(pool.alloc(200));
+  pool.check();
+  const u32 = new Uint32Array(pool.buffer);
+  const peak = u32[HeaderWord.PeakUsed]!;
+  const used = pool.bytesUsed();
+  const blockBytes = pool.bytesUsed() + pool.bytesFree();
+  for (const wrong of [used - 8, 0, blockBytes + 8, 0xffff_fff8]) {
+    u32[HeaderWord.PeakUsed] = wrong;
+    assert.throws(() => pool.check(), (e) => isCorrupt(e) && /peak of bytes used/.test(`${e}`));
+  }
+  for (const right of [used, blockBytes, peak]) {
+    u32[HeaderWord.PeakUsed] = right;
+    pool.check();
+  }
+  pool.free(a);
+});

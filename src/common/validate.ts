@@ -90,7 +90,8 @@ export function describe(value: unknown): string {
   if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
   if (typeof value === "object" || typeof value === "function") {
     const name = (value as { constructor?: { name?: string } }).constructor?.name;
-    return name ? `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}` : `an ${typeof value}`;
+    // "an ArrayBuffer", "an Object", but "a Uint8Array".
+    return name ? `${/^(?!uint)[aeiou]/i.test(name) ? "an" : "a"} ${name}` : `an ${typeof value}`;
   }
   return `${typeof value} ${String(value)}`;
 }

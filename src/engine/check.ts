@@ -127,6 +127,11 @@ export function checkPool(tlsf: Tlsf): void {
   if (u32[HeaderWord.BytesUsed] !== used) {
     corrupt(`it counts ${u32[HeaderWord.BytesUsed]} bytes used, not ${used}`);
   }
+  // The peak is at least what is in use now, and at most what the blocks can hold.
+  const peak = u32[HeaderWord.PeakUsed]!;
+  if (peak < used || peak > tlsf.end - tlsf.first) {
+    corrupt(`it records ${peak} as the peak of bytes used, with ${used} in use now`);
+  }
   const cached = u32[HeaderWord.Largest]!;
   if (cached & Value.LargestStale) {
     const bound = cached - Value.LargestStale;
