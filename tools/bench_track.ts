@@ -1,0 +1,165 @@
+// `deno task bench:track`: runs bench/tracked_bench.ts (our hot paths, no
+// peers) several times with `deno bench --json`, appends the results with
+// the commit and the date to bench/history.jsonl, and prints what moved more
+// than the noise since the last entry.
+//
+// Each run gives every bench its mean time per call; an entry keeps, per
+// bench, the median of the runs and their range. The noise is measured, not
+// assumed: the range of the repeated runs of this entry and of the last one.
+// A bench moved when its median changed by more than the wider of the two
+// ranges.
+
+import { parseArgs } from "node:util";
+import { cliArgs } from "./_cli_args.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const SUITE = "bench/tracked_bench.ts";
+const HISTORY = new URL("bench/history.jsonl", ROOT);
+const DEFAULT_RUNS = 3;
+
+const USAGE = `Usage: deno task bench:track [--runs N] [--dry-run]
+
+Runs ${SUITE} N times (default ${DEFAULT_RUNS}, at least 2), appends the results to
+bench/history.jsonl (not with --dry-run) and prints what moved beyond the noise.`;
+
+/** One bench in one entry: nanoseconds per call, the median of the runs and their range. */
+interface Figure {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** One line of the history. */
+interface Entry {
+  date: string;
+  commit: string;
+  /** Whether the work tree had uncommitted changes. */
+  dirty: boolean;
+  runtime: string;
+  cpu: string;
+  runs: number;
+  /** Per bench name: mean ns per call, median over runs and range. */
+  benches: Record<string, Figure>;
+}
+
+interface BenchJson {
+  runtime: string;
+  cpu: string;
+  benches: { name: string; results: { ok?: { avg: number } }[] }[];
+}
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      args: cliArgs(),
+      options: {
+        runs: { type: "string", default: String(DEFAULT_RUNS) },
+        "dry-run": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`${e instanceof Error ? e.message : e}\n${USAGE}`);
+    Deno.exit(2);
+  }
+}
+
+const flags = parseFlags();
+if (flags.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const runs = Number(flags.runs);
+if (!Number.isSafeInteger(runs) || runs < 2) {
+  console.error(`--runs must be a whole number of at least 2, not ${flags.runs}.\n${USAGE}`);
+  Deno.exit(2);
+}
+
+const decoder = new TextDecoder();
+
+async function git(...args: string[]): Promise<string> {
+  const { stdout } = await new Deno.Command("git", { args, cwd: ROOT.pathname }).output();
+  return decoder.decode(stdout).trim();
+}
+
+async function benchOnce(): Promise<BenchJson> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "--json", "--allow-read", "--allow-write", "--allow-env", "--allow-run", SUITE],
+    cwd: ROOT.pathname,
+  }).output();
+  if (code !== 0) throw new Error(`deno bench failed:\n${decoder.decode(stderr)}`);
+  return JSON.parse(decoder.decode(stdout));
+}
+
+function median(values: number[]): number {
+  const sorted = values.toSorted((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const perBench = new Map<string, number[]>();
+let last: BenchJson | undefined;
+for (let i = 0; i < runs; i++) {
+  console.error(`run ${i + 1} of ${runs}: deno bench --json ${SUITE}`);
+  last = await benchOnce();
+  for (const bench of last.benches) {
+    const avg = bench.results[0]?.ok?.avg;
+    if (avg === undefined) throw new Error(`The bench "${bench.name}" failed.`);
+    perBench.set(bench.name, [...perBench.get(bench.name) ?? [], avg]);
+  }
+}
+
+const entry: Entry = {
+  date: new Date().toISOString(),
+  commit: await git("rev-parse", "--short", "HEAD"),
+  dirty: (await git("status", "--porcelain", "--untracked-files=no")) !== "",
+  runtime: last!.runtime,
+  cpu: last!.cpu,
+  runs,
+  benches: Object.fromEntries(
+    [...perBench].map(([name, values]) => [name, {
+      median: median(values),
+      min: Math.min(...values),
+      max: Math.max(...values),
+    }]),
+  ),
+};
+
+const history = await Deno.readTextFile(HISTORY).catch((e) => {
+  if (e instanceof Deno.errors.NotFound) return "";
+  throw e;
+});
+const previous = history.trim() === ""
+  ? undefined
+  : JSON.parse(history.trim().split("\n").at(-1)!) as Entry;
+
+const ns = (x: number) => `${x.toFixed(1)} ns`;
+console.log(
+  `${entry.commit}${
+    entry.dirty ? " (uncommitted changes)" : ""
+  }, ${runs} runs, mean ns per call: median [range]`,
+);
+if (previous !== undefined) console.log(`against ${previous.commit} of ${previous.date}`);
+for (const [name, now] of Object.entries(entry.benches)) {
+  const range = `${ns(now.median)} [${ns(now.min)}, ${ns(now.max)}]`;
+  const before = previous?.benches[name];
+  if (before === undefined) {
+    console.log(`  ${name}: ${range} (new)`);
+    continue;
+  }
+  const change = now.median - before.median;
+  const noise = Math.max(now.max - now.min, before.max - before.min);
+  const verdict = Math.abs(change) > noise ? (change < 0 ? "FASTER" : "SLOWER") : "within noise";
+  console.log(
+    `  ${name}: ${range}, was ${ns(before.median)}: ${change >= 0 ? "+" : ""}${
+      (100 * change / before.median).toFixed(1)
+    }% (noise ±${(100 * noise / before.median).toFixed(1)}%) ${verdict}`,
+  );
+}
+
+if (flags["dry-run"]) {
+  console.log("--dry-run: the history is unchanged.");
+} else {
+  await Deno.writeTextFile(HISTORY, JSON.stringify(entry) + "\n", { append: true });
+  console.log(`Appended to bench/history.jsonl.`);
+}
