@@ -4,10 +4,12 @@
 // than the noise since the last entry.
 //
 // Each run gives every bench its mean time per call; an entry keeps, per
-// bench, the median of the runs and their range. The noise is measured, not
-// assumed: the range of the repeated runs of this entry and of the last one.
-// A bench moved when its median changed by more than the wider of the two
-// ranges.
+// bench, every run's figure and their median. The noise is measured, not
+// assumed: the spread of the repeated runs, as the median absolute deviation
+// (scaled by 1.4826, a standard deviation for normal noise, but robust to
+// the odd run that the machine's other work slows down). A bench moved when
+// its median changed by more than twice the larger noise of this entry and
+// the last one.
 
 import { parseArgs } from "node:util";
 import { cliArgs } from "./_cli_args.ts";
@@ -15,18 +17,23 @@ import { cliArgs } from "./_cli_args.ts";
 const ROOT = new URL("../", import.meta.url);
 const SUITE = "bench/tracked_bench.ts";
 const HISTORY = new URL("bench/history.jsonl", ROOT);
-const DEFAULT_RUNS = 3;
+const DEFAULT_RUNS = 5;
+/** Scales a median absolute deviation to a standard deviation, for normal noise. */
+const MAD_SCALE = 1.4826;
+/** How many noises a median must move by to count. */
+const NOISES = 2;
 
 const USAGE = `Usage: deno task bench:track [--runs N] [--dry-run]
 
-Runs ${SUITE} N times (default ${DEFAULT_RUNS}, at least 2), appends the results to
+Runs ${SUITE} N times (default ${DEFAULT_RUNS}, at least 3), appends the results to
 bench/history.jsonl (not with --dry-run) and prints what moved beyond the noise.`;
 
-/** One bench in one entry: nanoseconds per call, the median of the runs and their range. */
+/** One bench in one entry: nanoseconds per call, every run's and their median and noise. */
 interface Figure {
   median: number;
-  min: number;
-  max: number;
+  /** The runs' median absolute deviation, scaled by MAD_SCALE. */
+  noise: number;
+  runs: number[];
 }
 
 /** One line of the history. */
@@ -38,7 +45,7 @@ interface Entry {
   runtime: string;
   cpu: string;
   runs: number;
-  /** Per bench name: mean ns per call, median over runs and range. */
+  /** Per bench name: mean ns per call of each run, their median and noise. */
   benches: Record<string, Figure>;
 }
 
@@ -70,8 +77,8 @@ if (flags.help) {
   Deno.exit(0);
 }
 const runs = Number(flags.runs);
-if (!Number.isSafeInteger(runs) || runs < 2) {
-  console.error(`--runs must be a whole number of at least 2, not ${flags.runs}.\n${USAGE}`);
+if (!Number.isSafeInteger(runs) || runs < 3) {
+  console.error(`--runs must be a whole number of at least 3, not ${flags.runs}.\n${USAGE}`);
   Deno.exit(2);
 }
 
@@ -117,11 +124,11 @@ const entry: Entry = {
   cpu: last!.cpu,
   runs,
   benches: Object.fromEntries(
-    [...perBench].map(([name, values]) => [name, {
-      median: median(values),
-      min: Math.min(...values),
-      max: Math.max(...values),
-    }]),
+    [...perBench].map(([name, values]) => {
+      const mid = median(values);
+      const noise = MAD_SCALE * median(values.map((x) => Math.abs(x - mid)));
+      return [name, { median: mid, noise, runs: values }];
+    }),
   ),
 };
 
@@ -137,18 +144,18 @@ const ns = (x: number) => `${x.toFixed(1)} ns`;
 console.log(
   `${entry.commit}${
     entry.dirty ? " (uncommitted changes)" : ""
-  }, ${runs} runs, mean ns per call: median [range]`,
+  }, ${runs} runs, mean ns per call: median ± noise`,
 );
 if (previous !== undefined) console.log(`against ${previous.commit} of ${previous.date}`);
 for (const [name, now] of Object.entries(entry.benches)) {
-  const range = `${ns(now.median)} [${ns(now.min)}, ${ns(now.max)}]`;
+  const range = `${ns(now.median)} ± ${ns(now.noise)}`;
   const before = previous?.benches[name];
   if (before === undefined) {
     console.log(`  ${name}: ${range} (new)`);
     continue;
   }
   const change = now.median - before.median;
-  const noise = Math.max(now.max - now.min, before.max - before.min);
+  const noise = NOISES * Math.max(now.noise, before.noise);
   const verdict = Math.abs(change) > noise ? (change < 0 ? "FASTER" : "SLOWER") : "within noise";
   console.log(
     `  ${name}: ${range}, was ${ns(before.median)}: ${change >= 0 ? "+" : ""}${
