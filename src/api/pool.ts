@@ -11,6 +11,7 @@ import { installDebugLayer } from "./layer.ts";
 import { refusalError } from "./refusal.ts";
 import { type PoolStats, readStats } from "../engine/stats.ts";
 import {
+  checkWord,
   Flag,
   HeaderWord,
   MAX_POOL_BYTES,
@@ -19,6 +20,8 @@ import {
   Size,
   Status,
   Tlsf,
+  UsedField,
+  Value,
 } from "../engine/tlsf.ts";
 import { checkAlign, checkCount, checkOptions, describe, isBuffer } from "../common/validate.ts";
 
@@ -240,7 +243,13 @@ export class Pool {
       return this.#allocateWith(size, options);
     }
     const offset = this.#tlsf.allocate(size);
-    return offset === 0 ? null : createBlock(this, offset, size, Size.Align);
+    return offset === 0 ? null : this.#handle(offset, size, Size.Align);
+  }
+
+  /** Marks the block just allocated at `offset` as a handle's, and makes the handle. */
+  #handle(offset: number, size: number, align: number): Block {
+    writeCheck(this.#tlsf, offset, Value.HandleMark);
+    return createBlock(this, offset, size, align);
   }
 
   #allocateWith(size: number, options: AllocateOptions | undefined): Block | null {
@@ -249,7 +258,7 @@ export class Pool {
     const offset = this.#tlsf.allocateAligned(size, align);
     if (offset === 0) return null;
     if (zero) this.#tlsf.clear(offset, size);
-    return createBlock(this, offset, size, align);
+    return this.#handle(offset, size, align);
   }
 
   /**
@@ -313,7 +322,11 @@ export class Pool {
     if (!(block instanceof Block && block.pool === this && block.live)) {
       this.#checkOwn(block, "deallocate");
     }
-    if (this.#tlsf.free(block.offset) < 0) this.#badHandle(block, "deallocate");
+    const tlsf = this.#tlsf;
+    const offset = block.offset;
+    if (tlsf.liveBlock(offset, Value.HandleMark) < 0) this.#badHandle(block, "deallocate");
+    writeCheck(tlsf, offset, 0);
+    tlsf.free(offset);
     retireBlock(block);
   }
 
@@ -321,7 +334,7 @@ export class Pool {
     this.#tlsf.assertAttached();
     throw new PoolError(
       "corrupt",
-      `Cannot ${op} the block at offset ${block.offset}: its header was overwritten, or it was freed through free(offset).`,
+      `Cannot ${op} the block at offset ${block.offset}: its header was overwritten.`,
     );
   }
 
@@ -355,9 +368,10 @@ export class Pool {
     this.#checkOwn(block, "resize");
     checkCount(newLength, "newLength");
     this.#tlsf.assertAttached();
-    if (this.#tlsf.liveBlock(block.offset) < 0) this.#badHandle(block, "resize");
+    if (this.#tlsf.liveBlock(block.offset, Value.HandleMark) < 0) this.#badHandle(block, "resize");
     const offset = this.#tlsf.resize(block.offset, newLength, block.align);
     if (offset === 0) return false;
+    writeCheck(this.#tlsf, offset, Value.HandleMark);
     moveBlock(block, offset, newLength);
     return true;
   }
@@ -460,14 +474,16 @@ export class Pool {
    * matches either, and its block is reported `corrupt` rather than freed.
    * The one mistake it cannot see is a stale offset whose memory was handed
    * out again at the same place since: that is someone else's live block
-   * now. Keep to the handle API if that can happen (it catches every misuse
-   * of a `Block`).
+   * now. Keep to the handle API if that can happen: the block of a `Block`
+   * is freed and resized only through its handle (`free` and `realloc`
+   * refuse its offset), so a handle is never stale, and a handle freed
+   * already is refused with `double-free`.
    *
    * @param offset A payload offset that `alloc` returned.
    * @throws {TypeError} If `offset` is not a number.
    * @throws {PoolError} `invalid-offset` if `offset` is not a live block's
-   * payload, `double-free` if that block is free already, `corrupt` if its
-   * header was overwritten.
+   * payload or is a `Block`'s, `double-free` if that block is free already,
+   * `corrupt` if its header was overwritten.
    */
   free(offset: number): void {
     if (typeof offset !== "number" || this.#tlsf.free(offset) < 0) this.#badOffset(offset, "free");
@@ -530,9 +546,14 @@ export class Pool {
    * ```
    */
   sizeOf(offset: number): number {
-    const usable = typeof offset === "number" ? this.#tlsf.liveBlock(offset) : Status.NotABlock;
-    if (usable < 0) this.#badOffset(offset, "sizeOf");
-    return usable;
+    if (typeof offset === "number") {
+      const usable = this.#tlsf.liveBlock(offset);
+      if (usable >= 0) return usable;
+      // A Block's block may be measured by its offset, though not freed by it.
+      const owned = this.#tlsf.liveBlock(offset, Value.HandleMark);
+      if (owned >= 0) return owned;
+    }
+    this.#badOffset(offset, "sizeOf");
   }
 
   #badOffset(offset: unknown, op: string): never {
@@ -540,7 +561,15 @@ export class Pool {
     if (typeof offset !== "number") {
       throw new TypeError(`${op}() takes a payload offset, but got ${describe(offset)}.`);
     }
-    throw refusalError(this.#tlsf.liveBlock(offset), `offset ${offset}`, op);
+    const owned = this.#tlsf.liveBlock(offset, Value.HandleMark);
+    if (owned >= 0) {
+      throw new PoolError(
+        "invalid-offset",
+        `Cannot ${op} offset ${offset}: it is the payload of a Block, which frees and resizes it (block.free(), pool.resize(block, n)); freed behind its back, the Block could later free whatever took its place.`,
+      );
+    }
+    const status = owned === Status.Damaged ? owned : this.#tlsf.liveBlock(offset);
+    throw refusalError(status, `offset ${offset}`, op);
   }
 
   // ── the pool's state ──────────────────────────────────────────────────────
@@ -769,6 +798,26 @@ export class Pool {
       "Cannot list leaks: this pool was made without { debug: true }, so it keeps no allocation sites.",
     );
   }
+}
+
+/**
+ * Writes the check word of the live block whose payload is at `offset`:
+ * with `mark` Value.HandleMark for a block a `Block` owns, 0 for one the raw
+ * path may free.
+ */
+function writeCheck(tlsf: Tlsf, offset: number, mark: number): void {
+  const b = offset - tlsf.base - Size.BlockHeader;
+  tlsf.u32[(b + UsedField.Check) >>> 2] = (checkWord(tlsf.key, b, tlsf.sizeAt(b)) ^ mark) >>> 0;
+}
+
+/** Whether the payload at `offset` is a live block that a `Block` owns. */
+export function isHandleBlock(tlsf: Tlsf, offset: number): boolean {
+  return tlsf.liveBlock(offset, Value.HandleMark) >= 0;
+}
+
+/** Hands the block of a retired `Block` to the raw path, for debug mode's quarantine. */
+export function disownBlock(tlsf: Tlsf, offset: number): void {
+  writeCheck(tlsf, offset, 0);
 }
 
 /** The keys `PoolOptions` has. */

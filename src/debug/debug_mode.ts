@@ -20,10 +20,16 @@
 
 import { Block, moveBlock, retireBlock } from "../api/block.ts";
 import { PoolError } from "../common/errors.ts";
-import { type AllocateOptions, type Pool, readAllocateOptions } from "../api/pool.ts";
+import {
+  type AllocateOptions,
+  disownBlock,
+  isHandleBlock,
+  type Pool,
+  readAllocateOptions,
+} from "../api/pool.ts";
 import { type LayerMethods, pushLayer, registerDebugLayer } from "../api/layer.ts";
 import { refusalError } from "../api/refusal.ts";
-import { Size, Status, type Tlsf } from "../engine/tlsf.ts";
+import { Size, Status, type Tlsf, Value } from "../engine/tlsf.ts";
 import { checkAlign, checkCount } from "../common/validate.ts";
 
 /** Debug mode's patterns and sizes. */
@@ -183,7 +189,8 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
 
   /** Fills the guard of a block just made, and remembers it. */
   const born = (offset: number, size: number, site: Site): void => {
-    const capacity = tlsf.liveBlock(offset);
+    // Raw or a Block's: one of the two check words vouches for it.
+    const capacity = Math.max(tlsf.liveBlock(offset), tlsf.liveBlock(offset, Value.HandleMark));
     live.set(offset, { size, capacity, site });
     u8.fill(Debug.GuardByte, offset - base + size, offset - base + capacity);
   };
@@ -236,6 +243,8 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
     const block = live.get(offset) ?? notLive(offset, what, op);
     const context = `While trying to ${op} ${what}`;
     checkGuard(offset, block, context);
+    // A Block's block too: the quarantine releases it through the raw path.
+    disownBlock(tlsf, offset);
     live.delete(offset);
     u8.fill(Debug.PoisonByte, offset - base, offset - base + block.capacity);
     quarantine.set(offset, {
@@ -310,7 +319,10 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
       return true;
     },
     realloc(offset: number, size: number, align?: number): number {
-      if (typeof offset !== "number") return proto.realloc.call(pool, offset, size, align);
+      // The class's method refuses what is not a number, and a Block's block.
+      if (typeof offset !== "number" || isHandleBlock(tlsf, offset)) {
+        return proto.realloc.call(pool, offset, size, align);
+      }
       tlsf.assertAttached();
       const what = `offset ${offset}`;
       const before = live.get(offset) ?? notLive(offset, what, "realloc");
@@ -329,7 +341,9 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
       return offset;
     },
     free(offset: number): void {
-      if (typeof offset !== "number") return proto.free.call(pool, offset);
+      if (typeof offset !== "number" || isHandleBlock(tlsf, offset)) {
+        return proto.free.call(pool, offset);
+      }
       retire(offset, `offset ${offset}`, "free", new Error());
     },
     sizeOf(offset: number): number {

@@ -199,6 +199,13 @@ export const enum Value {
   CheckFold = 16,
   /** The end sentinel's header: size 0 and used, so no merge crosses it. */
   Sentinel = 0,
+  /**
+   * XORed into the check word of a block that a `Block` handle owns, so that
+   * the raw path, which checks for the plain word, refuses it (see `Pool`).
+   * Its low bits are set: the size it makes a check word vouch for is never a
+   * multiple of 8, so no marked word passes for a plain one.
+   */
+  HandleMark = 0x6a09e667,
 }
 
 /** What `Tlsf.liveBlock` says of an offset. */
@@ -473,9 +480,10 @@ export class Tlsf {
 
   /**
    * The usable bytes of the live block whose payload is at `payload`, after
-   * the same checks as `free`; or a negative Status.
+   * the same checks as `free`; or a negative Status. With `mark`
+   * (Value.HandleMark), it checks for a check word with that mark instead.
    */
-  liveBlock(payload: number): number {
+  liveBlock(payload: number, mark = 0): number {
     const u32 = this.u32;
     const b = payload - this.toBlock;
     if (
@@ -485,7 +493,7 @@ export class Tlsf {
     }
     const h = u32[b >>> 2]!;
     const size = sizeOf(h);
-    const check = u32[(b + UsedField.Check) >>> 2]!;
+    const check = (u32[(b + UsedField.Check) >>> 2]! ^ mark) >>> 0;
     const vouches = check === checkWord(this.key, b, size);
     if (!(h & (Flag.Free | Flag.Unused)) && vouches) return size - Size.BlockHeader;
     // The check word may still give the true size of a live block whose
@@ -516,7 +524,9 @@ export class Tlsf {
       return at === u32[HeaderWord.Top] ||
         (at + size <= this.end && u32[(at + size - FreeField.FooterFromEnd) >>> 2] === size);
     }
-    return u32[(at + UsedField.Check) >>> 2] === checkWord(this.key, at, size);
+    const check = u32[(at + UsedField.Check) >>> 2]!;
+    const plain = checkWord(this.key, at, size);
+    return check === plain || check === ((plain ^ Value.HandleMark) >>> 0);
   }
 
   /**
