@@ -10,7 +10,8 @@
  * - `double-free`: the block was freed already.
  * - `foreign-block`: the block belongs to another pool.
  * - `use-after-free`: a freed block's views were touched.
- * - `invalid-offset`: a raw offset is not the payload of a live block.
+ * - `invalid-offset`: a raw offset is not the payload of a live block, or is
+ *   the payload of a `Block`, which only the `Block` frees and resizes.
  * - `corrupt`: the pool's own bookkeeping does not add up (see `Pool.check`).
  * - `no-pool`: a module-level function was called before `initPool`.
  * - `detached`: the pool's buffer was detached, as a `WebAssembly.Memory`'s
