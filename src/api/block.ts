@@ -56,11 +56,8 @@ export class Block {
   #live = true;
   #u8: Uint8Array | undefined = undefined;
   #f64: Float64Array | undefined = undefined;
-  // The view cache: two slots, the newer one first (see `view`).
-  #viewCtor: unknown = undefined;
-  #view: unknown = undefined;
-  #olderCtor: unknown = undefined;
-  #older: unknown = undefined;
+  // The view cache, made on first use: two constructors and their views, newer first.
+  #views: unknown[] | undefined = undefined;
 
   private constructor(pool: Pool, offset: number, length: number, align: number) {
     this.#pool = pool;
@@ -120,10 +117,13 @@ export class Block {
    * a third constructor replaces the one used least recently. `Uint8Array`
    * and `Float64Array` give `u8` and `f64`, which are kept apart.
    *
-   * Cost: four more fields on every handle (16 bytes with V8's compressed
-   * pointers), whether or not `view` is called; each view kept is a typed
-   * array object (about 100 bytes in V8) until the block moves or is freed.
-   * A repeated call is a few comparisons; a miss makes a view as `new` does.
+   * Cost: one more field on every handle, 8 bytes in Deno and Node.js (a
+   * handle measured 99 bytes without it, 107 with); the first view kept adds
+   * a small array and the view, about 184 bytes, until the block moves or is
+   * freed, and a second view about 104 more. A repeated call is a few
+   * comparisons (about 11 ns against 59 ns for `new Float32Array(...)` in
+   * bench/views_bench.ts, on a loaded machine);
+   * a miss makes a view as `new` does.
    *
    * @param ctor A typed-array constructor such as `Int32Array`.
    * @returns A view of the payload, the same object on repeated calls until
@@ -143,14 +143,17 @@ export class Block {
    * ```
    */
   view<T>(ctor: TypedArrayConstructor<T>): T {
-    if (ctor === this.#viewCtor && this.#view !== undefined) return this.#view as T;
-    if (ctor === this.#olderCtor && this.#older !== undefined) {
-      const view = this.#older;
-      this.#olderCtor = this.#viewCtor;
-      this.#older = this.#view;
-      this.#viewCtor = ctor;
-      this.#view = view;
-      return view as T;
+    const views = this.#views;
+    if (views !== undefined) {
+      if (views[0] === ctor) return views[1] as T;
+      if (views[2] === ctor && views[3] !== undefined) {
+        const view = views[3];
+        views[2] = views[0];
+        views[3] = views[1];
+        views[0] = ctor;
+        views[1] = view;
+        return view as T;
+      }
     }
     if (ctor === (Uint8Array as unknown)) return this.u8 as T;
     if (ctor === (Float64Array as unknown)) return this.f64 as T;
@@ -167,10 +170,14 @@ export class Block {
       );
     }
     const view = new ctor(buffer, this.#offset, Math.floor(this.#length / bytes));
-    this.#olderCtor = this.#viewCtor;
-    this.#older = this.#view;
-    this.#viewCtor = ctor;
-    this.#view = view;
+    if (views === undefined) {
+      this.#views = [ctor, view, undefined, undefined];
+    } else {
+      views[2] = views[0];
+      views[3] = views[1];
+      views[0] = ctor;
+      views[1] = view;
+    }
     return view;
   }
 
@@ -243,11 +250,7 @@ export class Block {
   #dropViews(): void {
     this.#u8 = undefined;
     this.#f64 = undefined;
-    this.#viewCtor =
-      this.#view =
-      this.#olderCtor =
-      this.#older =
-        undefined;
+    this.#views = undefined;
   }
 
   #buffer(what: string): ArrayBufferLike {

@@ -243,13 +243,9 @@ export class Pool {
       return this.#allocateWith(size, options);
     }
     const offset = this.#tlsf.allocate(size);
-    return offset === 0 ? null : this.#handle(offset, size, Size.Align);
-  }
-
-  /** Marks the block just allocated at `offset` as a handle's, and makes the handle. */
-  #handle(offset: number, size: number, align: number): Block {
+    if (offset === 0) return null;
     writeCheck(this.#tlsf, offset, Value.HandleMark);
-    return createBlock(this, offset, size, align);
+    return createBlock(this, offset, size, Size.Align);
   }
 
   #allocateWith(size: number, options: AllocateOptions | undefined): Block | null {
@@ -258,7 +254,8 @@ export class Pool {
     const offset = this.#tlsf.allocateAligned(size, align);
     if (offset === 0) return null;
     if (zero) this.#tlsf.clear(offset, size);
-    return this.#handle(offset, size, align);
+    writeCheck(this.#tlsf, offset, Value.HandleMark);
+    return createBlock(this, offset, size, align);
   }
 
   /**
@@ -322,11 +319,8 @@ export class Pool {
     if (!(block instanceof Block && block.pool === this && block.live)) {
       this.#checkOwn(block, "deallocate");
     }
-    const tlsf = this.#tlsf;
-    const offset = block.offset;
-    if (tlsf.liveBlock(offset, Value.HandleMark) < 0) this.#badHandle(block, "deallocate");
-    writeCheck(tlsf, offset, 0);
-    tlsf.free(offset);
+    if (!releaseHandle(this.#tlsf, block.offset)) this.#badHandle(block, "deallocate");
+    this.#tlsf.free(block.offset);
     retireBlock(block);
   }
 
@@ -368,10 +362,11 @@ export class Pool {
     this.#checkOwn(block, "resize");
     checkCount(newLength, "newLength");
     this.#tlsf.assertAttached();
-    if (this.#tlsf.liveBlock(block.offset, Value.HandleMark) < 0) this.#badHandle(block, "resize");
+    if (!releaseHandle(this.#tlsf, block.offset)) this.#badHandle(block, "resize");
     const offset = this.#tlsf.resize(block.offset, newLength, block.align);
+    // Marked again where it is now: in place, moved, or (no room) where it was.
+    writeCheck(this.#tlsf, offset === 0 ? block.offset : offset, Value.HandleMark);
     if (offset === 0) return false;
-    writeCheck(this.#tlsf, offset, Value.HandleMark);
     moveBlock(block, offset, newLength);
     return true;
   }
@@ -808,6 +803,25 @@ export class Pool {
 function writeCheck(tlsf: Tlsf, offset: number, mark: number): void {
   const b = offset - tlsf.base - Size.BlockHeader;
   tlsf.u32[(b + UsedField.Check) >>> 2] = (checkWord(tlsf.key, b, tlsf.sizeAt(b)) ^ mark) >>> 0;
+}
+
+/**
+ * Takes the handle mark off the check word of a `Block`'s block at `offset`
+ * (always inside the pool: it came from an allocation), so that the engine
+ * takes it as live; false, and nothing changed, if that block is not a used
+ * block with a marked check word that matches its header.
+ */
+function releaseHandle(tlsf: Tlsf, offset: number): boolean {
+  const u32 = tlsf.u32;
+  const b = offset - tlsf.base - Size.BlockHeader;
+  const h = u32[b >>> 2]!;
+  const plain = checkWord(tlsf.key, b, (h & ~Flag.Mask) >>> 0);
+  const check = (b + UsedField.Check) >>> 2;
+  if ((h & (Flag.Free | Flag.Unused)) !== 0 || u32[check] !== ((plain ^ Value.HandleMark) >>> 0)) {
+    return false;
+  }
+  u32[check] = plain;
+  return true;
 }
 
 /** Whether the payload at `offset` is a live block that a `Block` owns. */

@@ -42,7 +42,8 @@ import { corrupt, PoolError } from "../common/errors.ts";
 //
 // The check word is a keyed hash of the block's offset and size (see
 // `checkWord`): an offset whose 8 bytes before it do not hold a matching
-// pair is no live block. A list's first block has its bin's head node (see
+// pair is no live block. A block a `Block` handle owns has Value.HandleMark
+// XORed into its check word, so that the raw path does not take it. A list's first block has its bin's head node (see
 // `headNode`) as prev.
 //
 // The top block is the free block that ends at the sentinel. It is in no
