@@ -9,7 +9,10 @@
 // (scaled by 1.4826, a standard deviation for normal noise, but robust to
 // the odd run that the machine's other work slows down). A bench moved when
 // its median changed by more than twice the larger noise of this entry and
-// the last one.
+// the last one. The machine's load also changes from one entry to the next
+// and moves every figure together, so each bench is judged by its time
+// relative to the suite's baseline (raw alloc+free) in the same run; the
+// baseline itself can only be judged in nanoseconds, load and all.
 
 import { parseArgs } from "node:util";
 import { cliArgs } from "./_cli_args.ts";
@@ -28,12 +31,19 @@ const USAGE = `Usage: deno task bench:track [--runs N] [--dry-run]
 Runs ${SUITE} N times (default ${DEFAULT_RUNS}, at least 3), appends the results to
 bench/history.jsonl (not with --dry-run) and prints what moved beyond the noise.`;
 
-/** One bench in one entry: nanoseconds per call, every run's and their median and noise. */
-interface Figure {
+/** Figures of one bench over the runs of one entry: every run's, their median and noise. */
+interface Spread {
   median: number;
   /** The runs' median absolute deviation, scaled by MAD_SCALE. */
   noise: number;
   runs: number[];
+}
+
+/** One bench in one entry: nanoseconds per call, and that time over the baseline's. */
+interface Figure extends Spread {
+  /** Whether this is the suite's baseline. */
+  baseline: boolean;
+  relative: Spread;
 }
 
 /** One line of the history. */
@@ -45,14 +55,14 @@ interface Entry {
   runtime: string;
   cpu: string;
   runs: number;
-  /** Per bench name: mean ns per call of each run, their median and noise. */
+  /** Per bench name: mean ns per call of each run, and relative to the baseline. */
   benches: Record<string, Figure>;
 }
 
 interface BenchJson {
   runtime: string;
   cpu: string;
-  benches: { name: string; results: { ok?: { avg: number } }[] }[];
+  benches: { name: string; baseline: boolean; results: { ok?: { avg: number } }[] }[];
 }
 
 function parseFlags() {
@@ -104,15 +114,32 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const perBench = new Map<string, number[]>();
+function spread(values: number[]): Spread {
+  const mid = median(values);
+  return {
+    median: mid,
+    noise: MAD_SCALE * median(values.map((x) => Math.abs(x - mid))),
+    runs: values,
+  };
+}
+
+const perBench = new Map<string, { baseline: boolean; ns: number[]; relative: number[] }>();
 let last: BenchJson | undefined;
 for (let i = 0; i < runs; i++) {
   console.error(`run ${i + 1} of ${runs}: deno bench --json ${SUITE}`);
   last = await benchOnce();
-  for (const bench of last.benches) {
+  const avgOf = (bench: BenchJson["benches"][number]) => {
     const avg = bench.results[0]?.ok?.avg;
     if (avg === undefined) throw new Error(`The bench "${bench.name}" failed.`);
-    perBench.set(bench.name, [...perBench.get(bench.name) ?? [], avg]);
+    return avg;
+  };
+  const baseline = last.benches.find((bench) => bench.baseline);
+  if (baseline === undefined) throw new Error(`${SUITE} has no baseline bench.`);
+  for (const bench of last.benches) {
+    const figures = perBench.get(bench.name) ?? { baseline: bench.baseline, ns: [], relative: [] };
+    figures.ns.push(avgOf(bench));
+    figures.relative.push(avgOf(bench) / avgOf(baseline));
+    perBench.set(bench.name, figures);
   }
 }
 
@@ -124,11 +151,10 @@ const entry: Entry = {
   cpu: last!.cpu,
   runs,
   benches: Object.fromEntries(
-    [...perBench].map(([name, values]) => {
-      const mid = median(values);
-      const noise = MAD_SCALE * median(values.map((x) => Math.abs(x - mid)));
-      return [name, { median: mid, noise, runs: values }];
-    }),
+    [...perBench].map(([name, { baseline, ns, relative }]) => [
+      name,
+      { ...spread(ns), baseline, relative: spread(relative) },
+    ]),
   ),
 };
 
@@ -144,24 +170,32 @@ const ns = (x: number) => `${x.toFixed(1)} ns`;
 console.log(
   `${entry.commit}${
     entry.dirty ? " (uncommitted changes)" : ""
-  }, ${runs} runs, mean ns per call: median ± noise`,
+  }, ${runs} runs, mean ns per call and time over the baseline's: median ± noise`,
 );
 if (previous !== undefined) console.log(`against ${previous.commit} of ${previous.date}`);
-for (const [name, now] of Object.entries(entry.benches)) {
-  const range = `${ns(now.median)} ± ${ns(now.noise)}`;
-  const before = previous?.benches[name];
-  if (before === undefined) {
-    console.log(`  ${name}: ${range} (new)`);
-    continue;
-  }
+/** How `now` compares with `before`: the change in percent, the noise, and the verdict. */
+function judge(now: Spread, before: Spread): string {
   const change = now.median - before.median;
   const noise = NOISES * Math.max(now.noise, before.noise);
   const verdict = Math.abs(change) > noise ? (change < 0 ? "FASTER" : "SLOWER") : "within noise";
-  console.log(
-    `  ${name}: ${range}, was ${ns(before.median)}: ${change >= 0 ? "+" : ""}${
-      (100 * change / before.median).toFixed(1)
-    }% (noise ±${(100 * noise / before.median).toFixed(1)}%) ${verdict}`,
-  );
+  const percent = (x: number) => (100 * x / before.median).toFixed(1);
+  return `${change >= 0 ? "+" : ""}${percent(change)}% (noise ±${percent(noise)}%) ${verdict}`;
+}
+
+for (const [name, now] of Object.entries(entry.benches)) {
+  const figures = `${ns(now.median)} ± ${ns(now.noise)}, ×${now.relative.median.toFixed(2)} ± ${
+    now.relative.noise.toFixed(2)
+  }`;
+  const before = previous?.benches[name];
+  if (before === undefined) {
+    console.log(`  ${name}: ${figures} (new)`);
+  } else if (now.baseline) {
+    console.log(`  ${name} (baseline): ${figures}; in ns ${judge(now, before)}, with the load`);
+  } else {
+    console.log(
+      `  ${name}: ${figures}; against the baseline ${judge(now.relative, before.relative)}`,
+    );
+  }
 }
 
 if (flags["dry-run"]) {
