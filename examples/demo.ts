@@ -24,7 +24,8 @@ const WIDTH = 64;
 const KIB = 1024;
 /** The size of the blocks that fragment the pool. */
 const SMALL = 512;
-const color = Deno.stdout.isTerminal() && !Deno.noColor;
+// Plain text outside Deno: the npm package's test runs this under Node.js.
+const color = typeof Deno === "object" && Deno.stdout.isTerminal() && !Deno.noColor;
 const pool = initPool(new ArrayBuffer(POOL_BYTES));
 let step = 0;
 

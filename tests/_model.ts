@@ -95,19 +95,19 @@ export function walk(pool: Pool): Layout {
   let expected = pool.byteOffset + expectedLayout(pool.byteLength).first;
   const layout: Layout = { used: [], bytesUsed: 0, bytesFree: 0, freeBlocks: 0, largestFree: 0 };
   for (const info of pool.blocks()) {
-    assert.equal(info.start, expected, "blocks are contiguous and in address order");
-    assert.equal(info.offset, info.start + Size.BlockHeader);
-    assert.equal(info.size % Size.Align, 0);
-    assert.ok(info.size >= Size.MinBlock);
+    assert.equal(info.blockStart, expected, "blocks are contiguous and in address order");
+    assert.equal(info.offset, info.blockStart + Size.BlockHeader);
+    assert.equal(info.blockSize % Size.Align, 0);
+    assert.ok(info.blockSize >= Size.MinBlock);
     if (info.free) {
-      layout.bytesFree += info.size;
+      layout.bytesFree += info.blockSize;
       layout.freeBlocks++;
-      layout.largestFree = Math.max(layout.largestFree, info.size);
+      layout.largestFree = Math.max(layout.largestFree, info.blockSize);
     } else {
-      layout.bytesUsed += info.size;
-      layout.used.push({ offset: info.offset, size: info.size });
+      layout.bytesUsed += info.blockSize;
+      layout.used.push({ offset: info.offset, size: info.blockSize });
     }
-    expected += info.size;
+    expected += info.blockSize;
   }
   assert.equal(
     expected,

@@ -328,7 +328,14 @@ Deno.test("a debug pool reports the requested size and keeps misuse errors", asy
     assertPoolError(() => pool.sizeOf(offset), "double-free", /^Cannot sizeOf offset/);
     assertPoolError(() => pool.realloc(offset, 8), "double-free", /^Cannot realloc offset/);
     const block = pool.allocate(13)!;
-    pool.free(block.offset);
+    // A Block's block is freed through the Block only.
+    assertPoolError(() => pool.free(block.offset), "invalid-offset", /payload of a Block/);
+    block.free();
+    assertPoolError(
+      () => pool.free(block.offset),
+      "double-free",
+      /^Cannot free offset \d+: it was freed/,
+    );
     assertPoolError(
       () => block.free(),
       "double-free",

@@ -60,6 +60,8 @@ interface Busy {
   freed: Block;
   raw: number;
   freedRaw: number;
+  /** The last block, a handle. */
+  last: Block;
 }
 
 /** A pool in some state: live and freed handles and raw blocks, binned free blocks, a top block. */
@@ -69,12 +71,12 @@ function busyPool(): Busy {
   const freed = pool.allocate(100)!;
   const raw = pool.alloc(48);
   const freedRaw = pool.alloc(200);
-  pool.allocate(8);
+  const last = pool.allocate(8)!;
   freed.free();
   pool.free(freedRaw);
   live.u8.fill(0);
   pool.check();
-  return { pool, live, freed, raw, freedRaw };
+  return { pool, live, freed, raw, freedRaw, last };
 }
 
 Deno.test("a bad size is rejected with the matching error and changes nothing", async (t) => {
@@ -120,11 +122,14 @@ Deno.test("freeing twice throws double-free and changes nothing", async (t) => {
   });
 
   await t.step("through a raw offset, right after the free and after others merged it", () => {
-    const { pool, freedRaw } = busyPool();
+    const { pool, live, last, raw, freedRaw } = busyPool();
     assertRejected(pool, () => pool.free(freedRaw), poolError("double-free"));
     assertRejected(pool, () => pool.sizeOf(freedRaw), poolError("double-free"));
     // The freed block's neighbours go too, so its header is inside a bigger free block now.
-    for (const info of [...pool.blocks()]) if (!info.free) pool.free(info.offset);
+    live.free();
+    last.free();
+    pool.free(raw);
+    assert.equal(pool.stats().liveBlocks, 0);
     assertRejected(pool, () => pool.free(freedRaw), poolError("double-free"));
   });
 

@@ -48,7 +48,7 @@ Deno.test("heapMap draws a pool as one line", async (t) => {
   await t.step("the metadata gets its share of the width", () => {
     const pool = Pool.create(8192);
     const width = 64;
-    const header = [...pool.blocks()][0]!.start - pool.byteOffset;
+    const header = [...pool.blocks()][0]!.blockStart - pool.byteOffset;
     const metaCells = runs(heapMap(pool, { width }))[0]!.length;
     assert.equal(metaCells, Math.round((header / pool.byteLength) * width));
   });

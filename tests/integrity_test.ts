@@ -102,8 +102,8 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
     pool.alloc(2 * Size.LargeBlock);
     pool.alloc(4);
     const hole = [...pool.blocks()].find((block) => block.free)!;
-    assert.ok(hole.size > Size.LargeBlock);
-    expectCaught(pool, hole.start, 0x1234, () => pool.alloc(Size.LargeBlock));
+    assert.ok(hole.blockSize > Size.LargeBlock);
+    expectCaught(pool, hole.blockStart, 0x1234, () => pool.alloc(Size.LargeBlock));
   });
 
   await t.step("the pool header's top-block offset", () => {
@@ -300,6 +300,26 @@ Deno.test("a free list turned into a cycle cannot make a walk endless", () => {
   // The walk stops after as many nodes as the pool can hold, however long the cycle.
   const top = [...pool.blocks()].at(-1)!;
   assert.ok(top.free);
-  assert.equal(pool.largestFreeBlock(), top.size - Size.BlockHeader);
+  assert.equal(pool.largestFreeBlock(), top.blockSize - Size.BlockHeader);
   assert.throws(() => pool.check(), isCorrupt);
+});
+
+Deno.test("check() finds a peak of bytes used below the bytes in use or above the pool", () => {
+  const pool = Pool.create(4096);
+  const a = pool.alloc(100);
+  pool.free(pool.alloc(200));
+  pool.check();
+  const u32 = new Uint32Array(pool.buffer);
+  const peak = u32[HeaderWord.PeakUsed]!;
+  const used = pool.bytesUsed();
+  const blockBytes = pool.bytesUsed() + pool.bytesFree();
+  for (const wrong of [used - 8, 0, blockBytes + 8, 0xffff_fff8]) {
+    u32[HeaderWord.PeakUsed] = wrong;
+    assert.throws(() => pool.check(), (e) => isCorrupt(e) && /peak of bytes used/.test(`${e}`));
+  }
+  for (const right of [used, blockBytes, peak]) {
+    u32[HeaderWord.PeakUsed] = right;
+    pool.check();
+  }
+  pool.free(a);
 });

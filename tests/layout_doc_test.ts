@@ -74,6 +74,7 @@ const MEMBERS: Record<string, number> = {
   "Value.CheckFold": Value.CheckFold,
   "Value.Sentinel": Value.Sentinel,
   "Value.TailMark": Value.TailMark,
+  "Value.HandleMark": Value.HandleMark,
   "SentinelField.Mark": SentinelField.Mark,
 };
 

@@ -426,8 +426,8 @@ Deno.test("deallocate", async (t) => {
     pool.check();
     assert.equal(pool.stats().freeBlocks, 2);
     const free = [...pool.blocks()].filter((info) => info.free);
-    assert.equal(free[0]!.start, a!.offset - Size.BlockHeader);
-    assert.equal(free[0]!.size, sizes[0]! + sizes[1]! + sizes[2]!);
+    assert.equal(free[0]!.blockStart, a!.offset - Size.BlockHeader);
+    assert.equal(free[0]!.blockSize, sizes[0]! + sizes[1]! + sizes[2]!);
     guard.free();
     assertEmpty(pool);
   });
@@ -655,7 +655,7 @@ Deno.test("raw alloc, free and sizeOf", async (t) => {
       const capacity = pool.sizeOf(offset);
       assert.ok(capacity >= size, `size ${size}`);
       const info = [...pool.blocks()].find((b) => b.offset === offset);
-      assert.equal(info?.size, capacity + Size.BlockHeader);
+      assert.equal(info?.blockSize, capacity + Size.BlockHeader);
       assert.equal(info?.free, false);
     }
   });
@@ -716,11 +716,11 @@ Deno.test("bytesUsed, bytesFree and largestFreeBlock", async (t) => {
     const [a, b] = [1000, 3000, 1000].map((size) => pool.alloc(size));
     const [first, second] = [...pool.blocks()];
     pool.free(b!);
-    assert.equal(words[HeaderWord.Largest], second!.size);
+    assert.equal(words[HeaderWord.Largest], second!.blockSize);
     // Merging takes the largest free block out of its bin; the merged block is bigger still.
     pool.free(a!);
-    assert.equal(words[HeaderWord.Largest], first!.size + second!.size);
-    assert.equal(pool.largestFreeBlock(), [...pool.blocks()].at(-1)!.size - Size.BlockHeader);
+    assert.equal(words[HeaderWord.Largest], first!.blockSize + second!.blockSize);
+    assert.equal(pool.largestFreeBlock(), [...pool.blocks()].at(-1)!.blockSize - Size.BlockHeader);
     pool.check();
   });
 
@@ -733,8 +733,8 @@ Deno.test("bytesUsed, bytesFree and largestFreeBlock", async (t) => {
     const bound = words[HeaderWord.Largest]!;
     assert.equal(bound & Value.LargestStale, Value.LargestStale);
     const top = [...pool.blocks()].at(-1)!;
-    assert.ok(top.free && top.size >= bound);
-    assert.equal(pool.largestFreeBlock(), top.size - Size.BlockHeader);
+    assert.ok(top.free && top.blockSize >= bound);
+    assert.equal(pool.largestFreeBlock(), top.blockSize - Size.BlockHeader);
     // Answered without walking the bins, which would have made the size exact again.
     assert.equal(words[HeaderWord.Largest], bound);
     pool.check();
@@ -753,7 +753,7 @@ Deno.test("bytesUsed, bytesFree and largestFreeBlock", async (t) => {
     // Known exactly before the free, so that the free must update it.
     assert.ok(pool.largestFreeBlock() < 2 ** 31);
     pool.free(big);
-    const free = [...pool.blocks()].filter((info) => info.free).map((info) => info.size);
+    const free = [...pool.blocks()].filter((info) => info.free).map((info) => info.blockSize);
     assert.deepEqual(free.filter((size) => size >= 2 ** 31), [payload + Size.BlockHeader]);
     assert.equal(pool.largestFreeBlock(), payload);
     pool.check();
@@ -764,8 +764,8 @@ Deno.test("bytesUsed, bytesFree and largestFreeBlock", async (t) => {
     const block = must(pool.allocate(32));
     const [info] = [...pool.blocks()];
     assert.equal(info!.offset, block.offset);
-    assert.equal(pool.bytesUsed(), info!.size);
-    assert.ok(info!.size >= 32 + Size.BlockHeader);
+    assert.equal(pool.bytesUsed(), info!.blockSize);
+    assert.ok(info!.blockSize >= 32 + Size.BlockHeader);
   });
 });
 
@@ -806,7 +806,7 @@ Deno.test("stats", async (t) => {
     const pool = new Pool(new ArrayBuffer(8 * KIB), { byteOffset: 8, byteLength: 6 * KIB });
     const stats = pool.stats();
     assert.equal(stats.capacity, 6 * KIB);
-    const tiled = [...pool.blocks()].reduce((sum, info) => sum + info.size, 0);
+    const tiled = [...pool.blocks()].reduce((sum, info) => sum + info.blockSize, 0);
     assert.equal(stats.metadataBytes, stats.capacity - tiled);
     assert.ok(stats.metadataBytes > 0);
   });
@@ -849,16 +849,16 @@ Deno.test("blocks() lists every block in address order, tiling the pool", () => 
   for (let i = 0; i < 12; i += 3) blocks[i]!.free();
   const infos = [...pool.blocks()];
   const { metadataBytes } = pool.stats();
-  assert.equal(infos[0]!.start, pool.byteOffset + metadataBytes - Size.Sentinel);
+  assert.equal(infos[0]!.blockStart, pool.byteOffset + metadataBytes - Size.Sentinel);
   for (let i = 1; i < infos.length; i++) {
-    assert.equal(infos[i]!.start, infos[i - 1]!.start + infos[i - 1]!.size);
+    assert.equal(infos[i]!.blockStart, infos[i - 1]!.blockStart + infos[i - 1]!.blockSize);
   }
   const last = infos.at(-1)!;
-  assert.equal(last.start + last.size, pool.byteOffset + pool.byteLength - Size.Sentinel);
+  assert.equal(last.blockStart + last.blockSize, pool.byteOffset + pool.byteLength - Size.Sentinel);
   const usedOffsets = infos.filter((info) => !info.free).map((info) => info.offset);
   const liveOffsets = blocks.filter((b) => b.live).map((b) => b.offset).sort((a, b) => a - b);
   assert.deepEqual(usedOffsets, liveOffsets);
-  for (const info of infos) assert.equal(info.offset, info.start + Size.BlockHeader);
+  for (const info of infos) assert.equal(info.offset, info.blockStart + Size.BlockHeader);
 });
 
 Deno.test("check()", async (t) => {
@@ -912,9 +912,9 @@ Deno.test("check()", async (t) => {
 
   await t.step("throws corrupt when a free block's footer is overwritten", () => {
     const { pool, words, b } = busyPool();
-    const info = [...pool.blocks()].find((i) => i.start === b.offset - Size.BlockHeader)!;
+    const info = [...pool.blocks()].find((i) => i.blockStart === b.offset - Size.BlockHeader)!;
     assert.ok(info.free);
-    words[(info.start + info.size - Size.Word) / Size.Word]! += Size.Align;
+    words[(info.blockStart + info.blockSize - Size.Word) / Size.Word]! += Size.Align;
     assert.throws(() => pool.check(), corrupt);
   });
 

@@ -851,15 +851,15 @@ class Fuzzer {
     let at = a.blocksStart;
     const used = new Set<number>();
     for (const b of blocks) {
-      if (b.start !== at || b.offset !== at + Size.BlockHeader) {
+      if (b.blockStart !== at || b.offset !== at + Size.BlockHeader) {
         this.#fail(
           "inconsistent",
-          `blocks(): a block at ${b.start} where one should start at ${at}`,
+          `blocks(): a block at ${b.blockStart} where one should start at ${at}`,
         );
         return;
       }
       if (!b.free) used.add(b.offset);
-      at += b.size;
+      at += b.blockSize;
     }
     const missing = a.model.entries.find((e) => !used.has(e.offset));
     if (at !== a.blocksEnd || used.size !== a.model.liveBlocks || missing) {
@@ -957,16 +957,16 @@ class Fuzzer {
           : undefined;
         if (!b) break;
         const at = kind === "header"
-          ? b.start
+          ? b.blockStart
           : kind === "footer"
-          ? b.start + b.size - FreeField.FooterFromEnd
-          : b.start + (rng.chance(1 / 2) ? FreeField.Next : FreeField.Prev);
-        const starts = blocks.map((x) => x.start - a.start);
+          ? b.blockStart + b.blockSize - FreeField.FooterFromEnd
+          : b.blockStart + (rng.chance(1 / 2) ? FreeField.Next : FreeField.Prev);
+        const starts = blocks.map((x) => x.blockStart - a.start);
         return [
           kind,
           at,
           this.#wordBytes(this.#mutate(this.#word(at), starts)),
-          `${kind} of the ${b.free ? "free" : "used"} block at ${b.start}`,
+          `${kind} of the ${b.free ? "free" : "used"} block at ${b.blockStart}`,
         ];
       }
       case "pool-header": {

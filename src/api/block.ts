@@ -60,6 +60,8 @@ export class Block {
   #live = true;
   #u8: Uint8Array | undefined = undefined;
   #f64: Float64Array | undefined = undefined;
+  // The view cache, made on first use: two constructors and their views, newer first.
+  #views: unknown[] | undefined = undefined;
 
   private constructor(pool: Pool, offset: number, length: number, align: number) {
     this.#pool = pool;
@@ -121,25 +123,53 @@ export class Block {
   }
 
   /**
-   * A new view of the payload as any typed array, with as many whole
-   * elements as fit in `length` bytes.
+   * A view of the payload as any typed array, with as many whole elements
+   * as fit in `length` bytes. The handle keeps the views of the last two
+   * constructors asked for, so asking again for one of them returns the same
+   * object and makes no garbage (a render loop can call it every frame);
+   * a third constructor replaces the one used least recently. `Uint8Array`
+   * and `Float64Array` give `u8` and `f64`, which are kept apart.
+   *
+   * Cost: one more field on every handle, 8 bytes in Deno and Node.js (a
+   * handle measured 99 bytes without it, 107 with); the first view kept adds
+   * a small array and the view, about 184 bytes, until the block moves or is
+   * freed, and a second view about 104 more. A repeated call is a few
+   * comparisons: 9 ns against 46 ns for `new Float32Array(...)` (means of
+   * bench/views_bench.ts, median of 5 runs on a loaded machine), and no
+   * garbage. A miss makes a view as `new` does.
    *
    * @param ctor A typed-array constructor such as `Int32Array`.
-   * @returns A view of the payload (a new one on every call).
+   * @returns A view of the payload, the same object on repeated calls until
+   * the block moves (`resize`) or is freed.
    * @throws {TypeError} If `ctor` is not a typed-array constructor.
    * @throws {RangeError} If the payload is not aligned for its elements.
    * @throws {PoolError} `use-after-free` once the block is freed.
    *
-   * @example A block as 32-bit integers
+   * @example A block as 32-bit integers and as float32s
    * ```ts
    * import { Pool } from "@mm/alloc";
    * import assert from "node:assert/strict";
    *
    * const block = Pool.create(4096).allocate(10)!;
    * assert.equal(block.view(Int32Array).length, 2);
+   * assert.equal(block.view(Float32Array), block.view(Float32Array));
    * ```
    */
   view<T>(ctor: TypedArrayConstructor<T>): T {
+    const views = this.#views;
+    if (views !== undefined) {
+      if (views[0] === ctor) return views[1] as T;
+      if (views[2] === ctor && views[3] !== undefined) {
+        const view = views[3];
+        views[2] = views[0];
+        views[3] = views[1];
+        views[0] = ctor;
+        views[1] = view;
+        return view as T;
+      }
+    }
+    if (ctor === (Uint8Array as unknown)) return this.u8 as T;
+    if (ctor === (Float64Array as unknown)) return this.f64 as T;
     const bytes = (ctor as { BYTES_PER_ELEMENT?: unknown } | null)?.BYTES_PER_ELEMENT;
     if (typeof ctor !== "function" || typeof bytes !== "number") {
       throw new TypeError(
@@ -152,7 +182,16 @@ export class Block {
         `The block at offset ${this.#offset} is not aligned for ${ctor.name} (${bytes}-byte elements); allocate it with { align: ${bytes} }.`,
       );
     }
-    return new ctor(buffer, this.#offset, Math.floor(this.#length / bytes));
+    const view = new ctor(buffer, this.#offset, Math.floor(this.#length / bytes));
+    if (views === undefined) {
+      this.#views = [ctor, view, undefined, undefined];
+    } else {
+      views[2] = views[0];
+      views[3] = views[1];
+      views[0] = ctor;
+      views[1] = view;
+    }
+    return view;
   }
 
   /**
@@ -162,6 +201,69 @@ export class Block {
    */
   free(): void {
     this.#pool.deallocate(this);
+  }
+
+  /**
+   * Frees the block when a `using` declaration's scope ends. A block freed
+   * already through `free()` or `deallocate` is left alone, so a scope may
+   * free early; freeing twice any other way stays a `double-free`.
+   *
+   * @throws {PoolError} As `free` does, for a live block that cannot be freed.
+   *
+   * @example Freed at the end of the scope
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * {
+   *   using block = pool.allocateOrThrow(64);
+   *   block.f64[0] = 1;
+   * }
+   * assert.equal(pool.bytesUsed(), 0);
+   * ```
+   */
+  [Symbol.dispose](): void {
+    if (this.#live) this.#pool.deallocate(this);
+  }
+
+  /**
+   * What `JSON.stringify` writes for the block: its place, length,
+   * alignment and liveness.
+   *
+   * @returns A plain object.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const block = Pool.create(4096).allocateOrThrow(10);
+   * assert.equal(JSON.stringify(block), `{"offset":${block.offset},"length":10,"align":8,"live":true}`);
+   * ```
+   */
+  toJSON(): { offset: number; length: number; align: number; live: boolean } {
+    return { offset: this.#offset, length: this.#length, align: this.#align, live: this.#live };
+  }
+
+  /** How Deno's `console.log` and `Deno.inspect` show the block. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.#inspect();
+  }
+
+  /** How Node.js's `console.log` and `util.inspect` show the block. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.#inspect();
+  }
+
+  #inspect(): string {
+    return `Block { offset: ${this.#offset}, length: ${this.#length}, live: ${this.#live} }`;
+  }
+
+  #dropViews(): void {
+    this.#u8 = undefined;
+    this.#f64 = undefined;
+    this.#views = undefined;
   }
 
   #buffer(what: string): ArrayBufferLike {
@@ -183,14 +285,12 @@ export class Block {
     createBlock = (pool, offset, length, align) => new Block(pool, offset, length, align);
     retireBlock = (block) => {
       block.#live = false;
-      block.#u8 = undefined;
-      block.#f64 = undefined;
+      block.#dropViews();
     };
     moveBlock = (block, offset, length) => {
       block.#offset = offset;
       block.#length = length;
-      block.#u8 = undefined;
-      block.#f64 = undefined;
+      block.#dropViews();
     };
   }
 }

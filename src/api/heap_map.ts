@@ -6,7 +6,7 @@
 
 import { Size } from "../engine/tlsf.ts";
 import { Pool } from "./pool.ts";
-import { describe } from "../common/validate.ts";
+import { checkOptions, describe } from "../common/validate.ts";
 
 /** How `heapMap` draws a pool. */
 export interface HeapMapOptions {
@@ -49,7 +49,8 @@ const RESET = "\x1b[0m";
  * @param pool The pool to draw.
  * @param options The width and whether to colour it.
  * @returns The map: exactly `width` characters, plus escape codes with `color`.
- * @throws {TypeError} If `pool` is not a `Pool` or `options.width` not a number.
+ * @throws {TypeError} If `pool` is not a `Pool`, `options.width` not a number, or
+ * `options` has a key it does not know.
  * @throws {RangeError} If `options.width` is not a whole number of at least 2.
  * @throws {PoolError} `corrupt` if the pool's blocks cannot be walked.
  *
@@ -79,7 +80,8 @@ export function heapMap(pool: Pool, options: HeapMapOptions = {}): string {
   if (!(pool instanceof Pool)) {
     throw new TypeError(`heapMap() takes a Pool, but got ${describe(pool)}.`);
   }
-  const width = options.width ?? DEFAULT_WIDTH;
+  checkOptions(options, "heapMap()'s options", ["width", "color"]);
+  const { width = DEFAULT_WIDTH, color } = options;
   if (typeof width !== "number") {
     throw new TypeError(`width must be a number, but got ${describe(width)}.`);
   }
@@ -97,7 +99,7 @@ export function heapMap(pool: Pool, options: HeapMapOptions = {}): string {
   let span = 0;
   for (const block of pool.blocks()) {
     if (first < 0) {
-      first = block.start;
+      first = block.blockStart;
       const share = Math.round(((first - pool.byteOffset) / pool.byteLength) * width);
       metaCells = Math.min(width - 1, Math.max(1, share));
       span = end - first;
@@ -106,17 +108,17 @@ export function heapMap(pool: Pool, options: HeapMapOptions = {}): string {
     if (block.free) continue;
     // Every cell that overlaps the block by any amount holds a used byte.
     const cells = width - metaCells;
-    const lo = Math.floor(((block.start - first) * cells) / span);
-    const hi = Math.ceil(((block.start + block.size - first) * cells) / span);
+    const lo = Math.floor(((block.blockStart - first) * cells) / span);
+    const hi = Math.ceil(((block.blockStart + block.blockSize - first) * cells) / span);
     states.fill(USED_CELL, metaCells + lo, metaCells + hi);
   }
 
   let map = "";
   let previous = -1;
   for (const state of states) {
-    if (options.color && state !== previous) map += COLORS[state];
+    if (color && state !== previous) map += COLORS[state];
     map += GLYPHS[state];
     previous = state;
   }
-  return options.color ? map + RESET : map;
+  return color ? map + RESET : map;
 }

@@ -11,6 +11,7 @@ import { installDebugLayer } from "./layer.ts";
 import { refusalError } from "./refusal.ts";
 import { type PoolStats, readStats } from "../engine/stats.ts";
 import {
+  checkWord,
   Flag,
   HeaderWord,
   MAX_POOL_BYTES,
@@ -19,13 +20,17 @@ import {
   Size,
   Status,
   Tlsf,
+  UsedField,
+  Value,
 } from "../engine/tlsf.ts";
 import {
   checkAlign,
   checkCallback,
   checkCount,
   checkNumber,
+  checkOptions,
   describe,
+  isBuffer,
 } from "../common/validate.ts";
 import {
   bufferOf,
@@ -88,16 +93,27 @@ export interface AllocateOptions {
   zero?: boolean;
 }
 
-/** One block as `Pool.blocks()` reports it. */
+/**
+ * One block as `Pool.blocks()` reports it. `offset` and `length` mean what
+ * they mean on a `Block`: the payload's place and bytes (here all the bytes
+ * the payload can use, which may be a few more than were asked for);
+ * `blockStart` and `blockSize` are the whole block, its header included.
+ */
 export interface BlockInfo {
-  /** Byte offset in the buffer where the block (its header) starts. */
-  start: number;
   /** Byte offset in the buffer of the block's payload. */
   offset: number;
+  /** Payload bytes the block holds: `blockSize` less the 8-byte header. */
+  length: number;
+  /** Byte offset in the buffer where the block (its header) starts. */
+  blockStart: number;
   /** Whole bytes of the block: header, payload and padding. */
-  size: number;
+  blockSize: number;
   /** Whether the block is free. */
   free: boolean;
+  /** @deprecated The old name of `blockStart`. */
+  start: number;
+  /** @deprecated The old name of `blockSize`. */
+  size: number;
 }
 
 /**
@@ -148,7 +164,8 @@ export class Pool {
    * @param memory The memory to manage.
    * @param options The range of `memory` to manage, growth, and debug mode.
    * @throws {TypeError} If `memory` is not an `ArrayBuffer`, `SharedArrayBuffer`
-   * or `WebAssembly.Memory`, or an option has the wrong type.
+   * (of any realm) or `WebAssembly.Memory`, or `options` has a key it does not
+   * know or a value of the wrong type.
    * @throws {RangeError} If the range is outside the memory, larger than 4 GiB, or
    * too small for the pool's metadata and one smallest block (and cannot
    * grow to it); or `growFactor` is not above 1, or `maxByteLength` is below
@@ -177,6 +194,11 @@ export class Pool {
       );
     }
     const buffer = bufferOf(memory);
+    checkOptions(options, "The pool's options", POOL_KEYS);
+    const debug = options.debug;
+    if (debug !== undefined && typeof debug !== "boolean") {
+      throw new TypeError(`debug must be true or false, but got ${describe(debug)}.`);
+    }
     const byteOffset = options.byteOffset ?? 0;
     checkCount(byteOffset, "byteOffset");
     if (byteOffset > buffer.byteLength) {
@@ -241,12 +263,12 @@ export class Pool {
     }
     this.#buffer = bufferOf(memory);
     this.#tlsf = new Tlsf(this.#buffer, start, length, rows);
-    if (options.debug === true) installDebugLayer(this, this.#tlsf);
+    if (debug === true) installDebugLayer(this, this.#tlsf);
     if (canGrow(memory) || onOutOfMemory !== undefined) {
       const settings = { factor: growFactor, ceiling: growable ? ceiling : size, onOutOfMemory };
       this.#growth = new Growth(this, this.#tlsf, memory, settings);
       if (canGrow(memory)) {
-        installGrowthLayer(this, this.#growth, this.#tlsf, options.debug !== true);
+        installGrowthLayer(this, this.#growth, this.#tlsf, debug !== true);
       }
     }
   }
@@ -255,7 +277,9 @@ export class Pool {
    * Makes a pool over a new `ArrayBuffer` of `byteLength` bytes.
    *
    * @param byteLength The pool's size in bytes.
+   * @param options As for the constructor: debug mode, and a range of the new buffer.
    * @returns The new, empty pool.
+   * @throws {TypeError} If `options` is not as the constructor takes it.
    * @throws {RangeError} If `byteLength` is too small for a pool or above 4 GiB.
    *
    * @example
@@ -265,14 +289,18 @@ export class Pool {
    *
    * const pool = Pool.create(1 << 20);
    * assert.equal(pool.buffer.byteLength, 1 << 20);
+   * const debugPool = Pool.create(4096, { debug: true });
+   * debugPool.allocate(8);
+   * assert.equal(debugPool.leaks().length, 1);
    * ```
    */
-  static create(byteLength: number): Pool {
+  static create(byteLength: number, options?: PoolOptions): Pool {
     checkCount(byteLength, "byteLength");
     if (byteLength > MAX_POOL_BYTES) {
       throw new RangeError(`A pool spans at most 4 GiB, but ${byteLength} bytes were asked for.`);
     }
-    return new Pool(new ArrayBuffer(byteLength));
+    checkOptions(options, "The pool's options", POOL_KEYS);
+    return new Pool(new ArrayBuffer(byteLength), options);
   }
 
   /**
@@ -318,22 +346,62 @@ export class Pool {
    * ```
    */
   allocate(size: number, options?: AllocateOptions): Block | null {
-    if (size >>> 0 !== size || options !== undefined) return this.#allocateWith(size, options);
+    // `typeof` first: `>>>` throws V8's own TypeError for a BigInt.
+    if (typeof size !== "number" || size >>> 0 !== size || options !== undefined) {
+      return this.#allocateWith(size, options);
+    }
     const offset = this.#tlsf.allocate(size);
-    return offset === 0 ? null : createBlock(this, offset, size, Size.Align);
+    if (offset === 0) return null;
+    writeCheck(this.#tlsf, offset, Value.HandleMark);
+    return createBlock(this, offset, size, Size.Align);
   }
 
   #allocateWith(size: number, options: AllocateOptions | undefined): Block | null {
     checkCount(size, "size");
-    let align: number = Size.Align;
-    if (options?.align !== undefined) {
-      checkAlign(options.align);
-      align = Math.max(options.align, Size.Align);
-    }
+    const { align, zero } = readAllocateOptions(options);
     const offset = this.#tlsf.allocateAligned(size, align);
     if (offset === 0) return null;
-    if (options?.zero) this.#tlsf.clear(offset, size);
+    if (zero) this.#tlsf.clear(offset, size);
+    writeCheck(this.#tlsf, offset, Value.HandleMark);
     return createBlock(this, offset, size, align);
+  }
+
+  /**
+   * Allocates a block of `size` bytes as `allocate` does, but throws when
+   * the pool cannot hold it instead of returning `null`.
+   *
+   * @param size Payload bytes.
+   * @param options Alignment and zero-filling.
+   * @returns The block.
+   * @throws {PoolError} `out-of-memory` when no free block can hold `size`
+   * bytes; the message says the size asked for, the bytes free and the
+   * largest free block.
+   * @throws {TypeError} As `allocate` does.
+   * @throws {RangeError} As `allocate` does.
+   *
+   * @example
+   * ```ts
+   * import { Pool, PoolError } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const block = pool.allocateOrThrow(64);
+   * block.f64[0] = 1;
+   * assert.throws(
+   *   () => pool.allocateOrThrow(10_000),
+   *   (e) => e instanceof PoolError && e.code === "out-of-memory",
+   * );
+   * ```
+   */
+  allocateOrThrow(size: number, options?: AllocateOptions): Block {
+    return this.allocate(size, options) ?? this.#outOfMemory(size);
+  }
+
+  #outOfMemory(size: number): never {
+    throw new PoolError(
+      "out-of-memory",
+      `Cannot allocate ${size} bytes: the pool has ${this.bytesFree()} bytes free, and its largest free block holds ${this.largestFreeBlock()}.`,
+    );
   }
 
   /**
@@ -359,7 +427,8 @@ export class Pool {
     if (!(block instanceof Block && block.pool === this && block.live)) {
       this.#checkOwn(block, "deallocate");
     }
-    if (this.#tlsf.free(block.offset) < 0) this.#badHandle(block, "deallocate");
+    if (!releaseHandle(this.#tlsf, block.offset)) this.#badHandle(block, "deallocate");
+    this.#tlsf.free(block.offset);
     retireBlock(block);
   }
 
@@ -367,7 +436,7 @@ export class Pool {
     this.#tlsf.assertAttached();
     throw new PoolError(
       "corrupt",
-      `Cannot ${op} the block at offset ${block.offset}: its header was overwritten, or it was freed through free(offset).`,
+      `Cannot ${op} the block at offset ${block.offset}: its header was overwritten.`,
     );
   }
 
@@ -401,8 +470,10 @@ export class Pool {
     this.#checkOwn(block, "resize");
     checkCount(newLength, "newLength");
     this.#tlsf.assertAttached();
-    if (this.#tlsf.liveBlock(block.offset) < 0) this.#badHandle(block, "resize");
+    if (!releaseHandle(this.#tlsf, block.offset)) this.#badHandle(block, "resize");
     const offset = this.#tlsf.resize(block.offset, newLength, block.align);
+    // Marked again where it is now: in place, moved, or (no room) where it was.
+    writeCheck(this.#tlsf, offset === 0 ? block.offset : offset, Value.HandleMark);
     if (offset === 0) return false;
     moveBlock(block, offset, newLength);
     return true;
@@ -454,9 +525,36 @@ export class Pool {
    */
   alloc(size: number, align?: number): number {
     // One test admits the common case: a size below 2^32 at the default alignment.
-    return size >>> 0 === size && align === undefined
+    return typeof size === "number" && size >>> 0 === size && align === undefined
       ? this.#tlsf.allocate(size)
       : this.#allocChecked(size, align);
+  }
+
+  /**
+   * Allocates as `alloc` does, but throws when the pool cannot hold `size`
+   * bytes instead of returning 0.
+   *
+   * @param size Payload bytes.
+   * @param align Payload alignment, a power of two (default 8).
+   * @returns The payload's byte offset in the buffer.
+   * @throws {PoolError} `out-of-memory` when no free block can hold `size` bytes.
+   * @throws {TypeError} As `alloc` does.
+   * @throws {RangeError} As `alloc` does.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * const offset = pool.allocOrThrow(24);
+   * assert.equal(pool.sizeOf(offset), 24);
+   * assert.throws(() => pool.allocOrThrow(10_000), /Cannot allocate 10000 bytes/);
+   * ```
+   */
+  allocOrThrow(size: number, align?: number): number {
+    const offset = this.alloc(size, align);
+    return offset === 0 ? this.#outOfMemory(size) : offset;
   }
 
   #allocChecked(size: number, align: number | undefined): number {
@@ -479,14 +577,16 @@ export class Pool {
    * matches either, and its block is reported `corrupt` rather than freed.
    * The one mistake it cannot see is a stale offset whose memory was handed
    * out again at the same place since: that is someone else's live block
-   * now. Keep to the handle API if that can happen (it catches every misuse
-   * of a `Block`).
+   * now. Keep to the handle API if that can happen: the block of a `Block`
+   * is freed and resized only through its handle (`free` and `realloc`
+   * refuse its offset), so a handle is never stale, and a handle freed
+   * already is refused with `double-free`.
    *
    * @param offset A payload offset that `alloc` returned.
    * @throws {TypeError} If `offset` is not a number.
    * @throws {PoolError} `invalid-offset` if `offset` is not a live block's
-   * payload, `double-free` if that block is free already, `corrupt` if its
-   * header was overwritten.
+   * payload or is a `Block`'s, `double-free` if that block is free already,
+   * `corrupt` if its header was overwritten.
    */
   free(offset: number): void {
     if (typeof offset !== "number" || this.#tlsf.free(offset) < 0) this.#badOffset(offset, "free");
@@ -549,9 +649,14 @@ export class Pool {
    * ```
    */
   sizeOf(offset: number): number {
-    const usable = typeof offset === "number" ? this.#tlsf.liveBlock(offset) : Status.NotABlock;
-    if (usable < 0) this.#badOffset(offset, "sizeOf");
-    return usable;
+    if (typeof offset === "number") {
+      const usable = this.#tlsf.liveBlock(offset);
+      if (usable >= 0) return usable;
+      // A Block's block may be measured by its offset, though not freed by it.
+      const owned = this.#tlsf.liveBlock(offset, Value.HandleMark);
+      if (owned >= 0) return owned;
+    }
+    this.#badOffset(offset, "sizeOf");
   }
 
   #badOffset(offset: unknown, op: string): never {
@@ -559,7 +664,15 @@ export class Pool {
     if (typeof offset !== "number") {
       throw new TypeError(`${op}() takes a payload offset, but got ${describe(offset)}.`);
     }
-    throw refusalError(this.#tlsf.liveBlock(offset), `offset ${offset}`, op);
+    const owned = this.#tlsf.liveBlock(offset, Value.HandleMark);
+    if (owned >= 0) {
+      throw new PoolError(
+        "invalid-offset",
+        `Cannot ${op} offset ${offset}: it is the payload of a Block, which frees and resizes it (block.free(), pool.resize(block, n)); freed behind its back, the Block could later free whatever took its place.`,
+      );
+    }
+    const status = owned === Status.Damaged ? owned : this.#tlsf.liveBlock(offset);
+    throw refusalError(status, `offset ${offset}`, op);
   }
 
   // ── the pool's state ──────────────────────────────────────────────────────
@@ -654,6 +767,50 @@ export class Pool {
   }
 
   /**
+   * What `JSON.stringify` writes for the pool: its size and how much of it
+   * is used and free.
+   *
+   * @returns A plain object; for a detached pool, `{ detached: true }`.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "@mm/alloc";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = Pool.create(4096);
+   * pool.allocate(100);
+   * const { byteLength, bytesUsed } = pool.toJSON() as { byteLength: number; bytesUsed: number };
+   * assert.deepEqual([byteLength, bytesUsed], [4096, 112]);
+   * ```
+   */
+  toJSON():
+    | { byteLength: number; bytesUsed: number; bytesFree: number; largestFreeBlock: number }
+    | { detached: true } {
+    if (this.#tlsf.u32.length === 0) return { detached: true };
+    return {
+      byteLength: this.byteLength,
+      bytesUsed: this.bytesUsed(),
+      bytesFree: this.bytesFree(),
+      largestFreeBlock: this.largestFreeBlock(),
+    };
+  }
+
+  /** How Deno's `console.log` and `Deno.inspect` show the pool. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.#inspect();
+  }
+
+  /** How Node.js's `console.log` and `util.inspect` show the pool. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.#inspect();
+  }
+
+  #inspect(): string {
+    const json = this.toJSON();
+    return `Pool { ${Object.entries(json).map(([key, value]) => `${key}: ${value}`).join(", ")} }`;
+  }
+
+  /**
    * Every block in address order, free and used, for pictures and
    * debugging. The pool must not change while this is iterated.
    *
@@ -681,7 +838,15 @@ export class Pool {
         throw new PoolError("corrupt", `The block at ${base + b} has an impossible size, ${size}.`);
       }
       const free = (u32[b >>> 2]! & Flag.Free) !== 0;
-      yield { start: base + b, offset: base + b + Size.BlockHeader, size, free };
+      yield {
+        offset: base + b + Size.BlockHeader,
+        length: size - Size.BlockHeader,
+        blockStart: base + b,
+        blockSize: size,
+        free,
+        start: base + b,
+        size,
+      };
       b += size;
     }
   }
@@ -713,7 +878,9 @@ export class Pool {
    * space (rounded up to 8, and to a smallest block of 16). A pool that
    * cannot shrink gives back nothing: one over a fixed or growable
    * `SharedArrayBuffer`, or a `WebAssembly.Memory` (which never shrinks;
-   * its free space stays the pool's, for the next allocations).
+   * its free space stays the pool's, for the next allocations). The peak
+   * of bytes used that `stats()` reports is lowered to what the smaller
+   * pool can hold, if it was more.
    *
    * @param keep Free bytes to keep at the end. Default 0.
    * @returns The bytes the buffer shrank by.
@@ -775,7 +942,71 @@ export class Pool {
   }
 }
 
-function isBuffer(value: unknown): value is ArrayBuffer | SharedArrayBuffer {
-  return value instanceof ArrayBuffer ||
-    (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer);
+/**
+ * Writes the check word of the live block whose payload is at `offset`:
+ * with `mark` Value.HandleMark for a block a `Block` owns, 0 for one the raw
+ * path may free.
+ */
+function writeCheck(tlsf: Tlsf, offset: number, mark: number): void {
+  const b = offset - tlsf.base - Size.BlockHeader;
+  tlsf.u32[(b + UsedField.Check) >>> 2] = (checkWord(tlsf.key, b, tlsf.sizeAt(b)) ^ mark) >>> 0;
+}
+
+/**
+ * Takes the handle mark off the check word of a `Block`'s block at `offset`
+ * (always inside the pool: it came from an allocation), so that the engine
+ * takes it as live; false, and nothing changed, if that block is not a used
+ * block with a marked check word that matches its header.
+ */
+function releaseHandle(tlsf: Tlsf, offset: number): boolean {
+  const u32 = tlsf.u32;
+  const b = offset - tlsf.base - Size.BlockHeader;
+  const h = u32[b >>> 2]!;
+  const plain = checkWord(tlsf.key, b, (h & ~Flag.Mask) >>> 0);
+  const check = (b + UsedField.Check) >>> 2;
+  if ((h & (Flag.Free | Flag.Unused)) !== 0 || u32[check] !== ((plain ^ Value.HandleMark) >>> 0)) {
+    return false;
+  }
+  u32[check] = plain;
+  return true;
+}
+
+/** Whether the payload at `offset` is a live block that a `Block` owns. */
+export function isHandleBlock(tlsf: Tlsf, offset: number): boolean {
+  return tlsf.liveBlock(offset, Value.HandleMark) >= 0;
+}
+
+/** Hands the block of a retired `Block` to the raw path, for debug mode's quarantine. */
+export function disownBlock(tlsf: Tlsf, offset: number): void {
+  writeCheck(tlsf, offset, 0);
+}
+
+/** The keys `PoolOptions` has. */
+const POOL_KEYS: readonly (keyof PoolOptions)[] = [
+  "byteOffset",
+  "byteLength",
+  "debug",
+  "growFactor",
+  "maxByteLength",
+  "onOutOfMemory",
+];
+/** The keys `AllocateOptions` has. */
+const ALLOCATE_KEYS: readonly (keyof AllocateOptions)[] = ["align", "zero"];
+
+/**
+ * Checks `allocate`'s options and reads each once (a getter may answer
+ * differently the second time): the alignment to use (at least 8) and
+ * whether to zero the payload.
+ */
+export function readAllocateOptions(
+  options: AllocateOptions | undefined,
+): { align: number; zero: boolean } {
+  checkOptions(options, "allocate()'s options", ALLOCATE_KEYS);
+  const align = options?.align;
+  const zero = options?.zero;
+  if (align !== undefined) checkAlign(align);
+  if (zero !== undefined && typeof zero !== "boolean") {
+    throw new TypeError(`zero must be true or false, but got ${describe(zero)}.`);
+  }
+  return { align: Math.max(align ?? Size.Align, Size.Align), zero: zero === true };
 }

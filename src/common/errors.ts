@@ -10,7 +10,8 @@
  * - `double-free`: the block was freed already.
  * - `foreign-block`: the block belongs to another pool.
  * - `use-after-free`: a freed block's views were touched.
- * - `invalid-offset`: a raw offset is not the payload of a live block.
+ * - `invalid-offset`: a raw offset is not the payload of a live block, or is
+ *   the payload of a `Block`, which only the `Block` frees and resizes.
  * - `corrupt`: the pool's own bookkeeping does not add up (see `Pool.check`).
  * - `no-pool`: a module-level function was called before `initPool`.
  * - `detached`: the pool's buffer was detached (transferred), or a
@@ -20,6 +21,9 @@
  * - `overflow`: in debug mode, a block was written past its end.
  * - `write-after-free`: in debug mode, a freed block was written before it was reused.
  * - `no-debug`: `Pool.leaks()` was called on a pool made without `{ debug: true }`.
+ * - `out-of-memory`: `Pool.allocateOrThrow` or `Pool.allocOrThrow` found no free
+ *   block big enough; the message gives the size asked for, the bytes free and
+ *   the largest free block.
  */
 export type PoolErrorCode =
   | "double-free"
@@ -32,7 +36,8 @@ export type PoolErrorCode =
   | "resized"
   | "overflow"
   | "write-after-free"
-  | "no-debug";
+  | "no-debug"
+  | "out-of-memory";
 
 /**
  * Thrown for misuse of a pool or its blocks, and for a pool whose

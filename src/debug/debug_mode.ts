@@ -20,10 +20,16 @@
 
 import { Block, moveBlock, retireBlock } from "../api/block.ts";
 import { PoolError } from "../common/errors.ts";
-import type { AllocateOptions, Pool } from "../api/pool.ts";
+import {
+  type AllocateOptions,
+  disownBlock,
+  isHandleBlock,
+  type Pool,
+  readAllocateOptions,
+} from "../api/pool.ts";
 import { type LayerMethods, pushLayer, registerDebugLayer } from "../api/layer.ts";
 import { refusalError } from "../api/refusal.ts";
-import { MAX_POOL_BYTES, Size, Status, type Tlsf } from "../engine/tlsf.ts";
+import { MAX_POOL_BYTES, Size, Status, type Tlsf, Value } from "../engine/tlsf.ts";
 import { checkAlign, checkCount } from "../common/validate.ts";
 
 /** Debug mode's patterns and sizes. */
@@ -60,16 +66,71 @@ interface Freed {
   freed: Site;
 }
 
-/** Frames from src/ are the allocator's own, and are left out of stacks. */
-const OWN_FRAMES = new URL("..", import.meta.url).href;
+/**
+ * The methods through which a call reaches the places where sites are made
+ * (the wrappers of allocations and frees). Property names, so minifiers
+ * keep them: a bundle's frames still show them.
+ */
+const ENTRY_NAMES: ReadonlySet<string> = new Set([
+  "allocate",
+  "alloc",
+  "allocateOrThrow",
+  "allocOrThrow",
+  "deallocate",
+  "free",
+  "[Symbol.dispose]",
+]);
 
-/** A site's stack, without the allocator's frames: one `at ...` per line. */
+/** The function a stack line names, without receiver or alias: `allocate` for `at Pool.allocate (...)`. */
+function frameName(line: string): string {
+  const text = line.trim().slice("at ".length);
+  const call = text.includes(" (") ? text.slice(0, text.indexOf(" (")) : "";
+  return call.replace(/ \[as [^\]]*\]$/, "").replace(/^[\w$]+\./, "");
+}
+
+/** Where a stack line's code is, without line and column: a URL or a path. */
+function frameFile(line: string): string {
+  const at = line.trim();
+  const place = at.endsWith(")") ? at.slice(at.lastIndexOf("(") + 1, -1) : at.slice("at ".length);
+  return place.replace(/(?::\d+){1,2}$/, "");
+}
+
+/**
+ * The folder of the library's own modules (its src/) when they run as
+ * separate files, as from source or the npm package; undefined in a
+ * bundle, where the library shares a file with other code. Found from a
+ * stack taken here, on first use: `import.meta.url` would not survive a
+ * CommonJS bundle, and in any bundle it is the bundle's file.
+ */
+let ownFolder: string | undefined | null = null;
+
+function libraryFolder(): string | undefined {
+  if (ownFolder === null) {
+    const here = (new Error().stack ?? "").split("\n").find((line) => line.includes("at "));
+    const file = here === undefined ? "" : frameFile(here);
+    const own = /[/\\]debug[/\\]debug_mode\.[cm]?[jt]s$/.exec(file);
+    ownFolder = own === null ? undefined : file.slice(0, own.index + 1);
+  }
+  return ownFolder;
+}
+
+/**
+ * A site's stack without the allocator's frames, one `at ...` per line. The
+ * allocator's frames are the ones on top, down to the user's call: those in
+ * its own folder when it has one, otherwise those of the entry methods.
+ */
 function stackOf(site: Site): string {
-  return (site.stack ?? "")
+  const lines = (site.stack ?? "")
     .split("\n")
-    .filter((line) => line.trimStart().startsWith("at ") && !line.includes(OWN_FRAMES))
-    .map((line) => line.trim())
-    .join("\n");
+    .filter((line) => line.trimStart().startsWith("at "))
+    .map((line) => line.trim());
+  const folder = libraryFolder();
+  const own = folder === undefined
+    ? (line: string) => ENTRY_NAMES.has(frameName(line))
+    : (line: string) => frameFile(line).startsWith(folder);
+  let user = 0;
+  while (user < lines.length && own(lines[user]!)) user++;
+  return lines.slice(user).join("\n");
 }
 
 /** The first frame of a site's stack, for messages. */
@@ -138,7 +199,8 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
 
   /** Fills the guard of a block just made, and remembers it. */
   const born = (offset: number, size: number, site: Site): void => {
-    const capacity = tlsf.liveBlock(offset);
+    // Raw or a Block's: one of the two check words vouches for it.
+    const capacity = Math.max(tlsf.liveBlock(offset), tlsf.liveBlock(offset, Value.HandleMark));
     live.set(offset, { size, capacity, site });
     tlsf.u8.fill(Debug.GuardByte, offset - base + size, offset - base + capacity);
   };
@@ -185,19 +247,21 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
     );
   };
 
-  /** Verifies a live block's guard, poisons it and queues it. */
-  const retire = (offset: number, what: string, op: string): void => {
+  /** Verifies a live block's guard, poisons it and queues it; `freed` is where it was freed. */
+  const retire = (offset: number, what: string, op: string, freed: Site): void => {
     tlsf.assertAttached();
     const block = live.get(offset) ?? notLive(offset, what, op);
     const context = `While trying to ${op} ${what}`;
     checkGuard(offset, block, context);
+    // A Block's block too: the quarantine releases it through the raw path.
+    disownBlock(tlsf, offset);
     live.delete(offset);
     tlsf.u8.fill(Debug.PoisonByte, offset - base, offset - base + block.capacity);
     quarantine.set(offset, {
       size: block.size,
       capacity: block.capacity,
       allocated: block.site,
-      freed: new Error(),
+      freed,
     });
     held += block.capacity + Size.BlockHeader;
     while (held > bound) releaseOldest(context);
@@ -235,10 +299,10 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
   const wrappers: Required<LayerMethods> = {
     allocate(size: number, options?: AllocateOptions): Block | null {
       checkCount(size, "size");
-      const align = options?.align;
-      if (align !== undefined) checkAlign(align);
-      const asked = reserve(size, align ?? Size.Align, `While trying to allocate ${size} bytes`);
-      const block = proto.allocate.call(pool, asked, options);
+      // Read once here and passed on as read: a getter may answer differently later.
+      const { align, zero } = readAllocateOptions(options);
+      const asked = reserve(size, align, `While trying to allocate ${size} bytes`);
+      const block = proto.allocate.call(pool, asked, { align, zero });
       if (block === null) return null;
       moveBlock(block, block.offset, size);
       born(block.offset, size, new Error());
@@ -247,7 +311,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
     deallocate(block: Block): void {
       // The class's method throws the right error for a block that is not ours and live.
       if (!isOwnLive(block)) return proto.deallocate.call(pool, block);
-      retire(block.offset, `the block at offset ${block.offset}`, "deallocate");
+      retire(block.offset, `the block at offset ${block.offset}`, "deallocate", new Error());
       retireBlock(block);
     },
     resize(block: Block, newLength: number): boolean {
@@ -265,7 +329,10 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
       return true;
     },
     realloc(offset: number, size: number, align?: number): number {
-      if (typeof offset !== "number") return proto.realloc.call(pool, offset, size, align);
+      // The class's method refuses what is not a number, and a Block's block.
+      if (typeof offset !== "number" || isHandleBlock(tlsf, offset)) {
+        return proto.realloc.call(pool, offset, size, align);
+      }
       tlsf.assertAttached();
       const what = `offset ${offset}`;
       const before = live.get(offset) ?? notLive(offset, what, "realloc");
@@ -284,8 +351,10 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
       return offset;
     },
     free(offset: number): void {
-      if (typeof offset !== "number") return proto.free.call(pool, offset);
-      retire(offset, `offset ${offset}`, "free");
+      if (typeof offset !== "number" || isHandleBlock(tlsf, offset)) {
+        return proto.free.call(pool, offset);
+      }
+      retire(offset, `offset ${offset}`, "free", new Error());
     },
     sizeOf(offset: number): number {
       tlsf.assertAttached();
@@ -299,7 +368,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
       if (quarantine.size > 0) {
         let run = 0;
         for (const info of proto.blocks.call(pool)) {
-          run = info.free || quarantine.has(info.offset) ? run + info.size : 0;
+          run = info.free || quarantine.has(info.offset) ? run + info.blockSize : 0;
           if (run > largest) largest = run;
         }
       }

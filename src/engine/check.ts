@@ -64,7 +64,10 @@ export function checkPool(tlsf: Tlsf): void {
       }
     } else {
       if (b === top) corrupt(`the top block at ${b} is marked used`);
-      if (u32[(b + UsedField.Check) >>> 2] !== checkWord(tlsf.key, b, size)) {
+      const check = u32[(b + UsedField.Check) >>> 2]!;
+      const plain = checkWord(tlsf.key, b, size);
+      // A block a `Block` handle owns has the handle mark in its check word.
+      if (check !== plain && check !== ((plain ^ Value.HandleMark) >>> 0)) {
         corrupt(`the used block at ${b} has a check word that does not match its offset and size`);
       }
       used += size;
@@ -136,6 +139,11 @@ export function checkPool(tlsf: Tlsf): void {
   if (counted !== live) corrupt(`it counts ${counted} live blocks, not ${live}`);
   if (u32[HeaderWord.BytesUsed] !== used) {
     corrupt(`it counts ${u32[HeaderWord.BytesUsed]} bytes used, not ${used}`);
+  }
+  // The peak is at least what is in use now, and at most what the blocks can hold.
+  const peak = u32[HeaderWord.PeakUsed]!;
+  if (peak < used || peak > tlsf.end - tlsf.first) {
+    corrupt(`it records ${peak} as the peak of bytes used, with ${used} in use now`);
   }
   const cached = u32[HeaderWord.Largest]!;
   if (cached & Value.LargestStale) {

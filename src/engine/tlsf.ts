@@ -50,7 +50,8 @@ import { bufferLost, corrupt } from "../common/errors.ts";
 //
 // The check word is a keyed hash of the block's offset and size (see
 // `checkWord`): an offset whose 8 bytes before it do not hold a matching
-// pair is no live block. A list's first block has its bin's head node (see
+// pair is no live block. A block a `Block` handle owns has Value.HandleMark
+// XORed into its check word, so that the raw path does not take it. A list's first block has its bin's head node (see
 // `headNode`) as prev.
 //
 // The top block is the free block that ends at the sentinel. It is in no
@@ -212,6 +213,13 @@ export const enum Value {
    * cut short and grown back, or replaced, no longer holds it there.
    */
   TailMark = 0x45414d4d,
+  /**
+   * XORed into the check word of a block that a `Block` handle owns, so that
+   * the raw path, which checks for the plain word, refuses it (see `Pool`).
+   * Its low bits are set: the size it makes a check word vouch for is never a
+   * multiple of 8, so no marked word passes for a plain one.
+   */
+  HandleMark = 0x6a09e667,
 }
 
 /** Byte offsets of the fields of the end sentinel. */
@@ -439,6 +447,9 @@ export class Tlsf {
     }
     u32[(end + SentinelField.Mark) >>> 2] = Value.TailMark;
     u32[HeaderWord.End] = end;
+    // A pool that shrank can no longer have used more than its blocks now
+    // span; `check()` holds the peak to that.
+    if (u32[HeaderWord.PeakUsed]! > end - this.first) u32[HeaderWord.PeakUsed] = end - this.first;
     this.end = end;
     this.maxPayload = end - this.first - Size.BlockHeader;
   }
@@ -550,9 +561,10 @@ export class Tlsf {
 
   /**
    * The usable bytes of the live block whose payload is at `payload`, after
-   * the same checks as `free`; or a negative Status.
+   * the same checks as `free`; or a negative Status. With `mark`
+   * (Value.HandleMark), it checks for a check word with that mark instead.
    */
-  liveBlock(payload: number): number {
+  liveBlock(payload: number, mark = 0): number {
     const u32 = this.u32;
     const b = payload - this.toBlock;
     if (
@@ -562,7 +574,7 @@ export class Tlsf {
     }
     const h = u32[b >>> 2]!;
     const size = sizeOf(h);
-    const check = u32[(b + UsedField.Check) >>> 2]!;
+    const check = (u32[(b + UsedField.Check) >>> 2]! ^ mark) >>> 0;
     const vouches = check === checkWord(this.key, b, size);
     if (!(h & (Flag.Free | Flag.Unused)) && vouches) return size - Size.BlockHeader;
     // The check word may still give the true size of a live block whose
@@ -593,7 +605,9 @@ export class Tlsf {
       return at === u32[HeaderWord.Top] ||
         (at + size <= this.end && u32[(at + size - FreeField.FooterFromEnd) >>> 2] === size);
     }
-    return u32[(at + UsedField.Check) >>> 2] === checkWord(this.key, at, size);
+    const check = u32[(at + UsedField.Check) >>> 2]!;
+    const plain = checkWord(this.key, at, size);
+    return check === plain || check === ((plain ^ Value.HandleMark) >>> 0);
   }
 
   /**

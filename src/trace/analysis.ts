@@ -10,7 +10,7 @@ import { Pool } from "../api/pool.ts";
 import { minimumPoolSize, replayTrace } from "./replay.ts";
 import { MAX_POOL_BYTES, Size } from "../engine/tlsf.ts";
 import type { Trace } from "./format.ts";
-import { checkCallback, checkNumber, describe } from "../common/validate.ts";
+import { checkCallback, checkNumber, checkOptions, describe } from "../common/validate.ts";
 
 /**
  * What `analyzeTrace` is doing, as its `onProgress` callback hears it.
@@ -240,6 +240,13 @@ export function analyzeTrace(
  */
 export function analyzeTrace(trace: Trace, options: AnalyzeTraceOptions): TraceAnalysis;
 export function analyzeTrace(trace: Trace, options: AnalyzeTraceOptions = {}): TraceAnalysis {
+  checkOptions(options, "analyzeTrace()'s options", [
+    "limit",
+    "tolerance",
+    "timing",
+    "headroom",
+    "onProgress",
+  ]);
   const { limit, tolerance, headroom = DEFAULT_HEADROOM, onProgress } = options;
   // Checked before the sizing search starts, which takes the other options' own checks.
   checkNumber(headroom, "headroom");

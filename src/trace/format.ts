@@ -22,6 +22,7 @@
  */
 
 import { MAX_POOL_BYTES, Size } from "../engine/tlsf.ts";
+import { checkOptions } from "../common/validate.ts";
 
 /** An allocation trace, parsed: one entry per operation in each column. */
 export interface Trace {
@@ -509,6 +510,7 @@ export async function parseTrace(
   input: TraceInput,
   options: ParseTraceOptions = {},
 ): Promise<Trace> {
+  checkOptions(options, "parseTrace()'s options", ["name"]);
   const name = options.name ?? "trace";
   const parser = new TraceParser(name);
   if (typeof input === "string") {

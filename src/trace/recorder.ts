@@ -9,7 +9,7 @@ import type { Block } from "../api/block.ts";
 import { pushLayer } from "../api/layer.ts";
 import type { AllocateOptions, Pool } from "../api/pool.ts";
 import { Size } from "../engine/tlsf.ts";
-import { describe } from "../common/validate.ts";
+import { checkOptions, describe } from "../common/validate.ts";
 
 /**
  * How `recordTrace` records.
@@ -139,6 +139,7 @@ function effectiveAlign(align: number | undefined): number {
  * ```
  */
 export function recordTrace(pool: Pool, options: RecordTraceOptions = {}): TraceRecorder {
+  checkOptions(options, "recordTrace()'s options", ["description", "stream", "byteStream"]);
   if (recorded.has(pool)) {
     throw new Error("This pool is being recorded already; stop() that first.");
   }

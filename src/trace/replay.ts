@@ -8,7 +8,7 @@
 import { Pool } from "../api/pool.ts";
 import { MAX_POOL_BYTES, metadataBytes, rowsFor, Size } from "../engine/tlsf.ts";
 import { OP_ALLOC, OP_FREE, type Trace } from "./format.ts";
-import { checkCallback, checkNumber, describe } from "../common/validate.ts";
+import { checkCallback, checkNumber, checkOptions, describe } from "../common/validate.ts";
 
 /** How `replayTrace` replays. */
 export interface ReplayOptions {
@@ -70,6 +70,7 @@ export interface ReplayResult {
  * ```
  */
 export function replayTrace(trace: Trace, pool: Pool, options: ReplayOptions = {}): ReplayResult {
+  checkOptions(options, "replayTrace()'s options", ["limit", "timings"]);
   const count = countOf(trace, options.limit);
   const timings = options.timings;
   if (timings !== undefined && !(timings instanceof Float64Array)) {
@@ -204,6 +205,7 @@ const GROWTH = 1.25;
  * ```
  */
 export function minimumPoolSize(trace: Trace, options: PoolSizeOptions = {}): PoolSize {
+  checkOptions(options, "minimumPoolSize()'s options", ["tolerance", "limit", "onTrial"]);
   const count = countOf(trace, options.limit);
   checkCallback(options.onTrial, "onTrial");
   const peaks = livePeaks(trace, count);
