@@ -148,8 +148,8 @@ try {
     const blocks = [...pool.blocks()];
     return {
       stats: playground.session.stats(),
-      tiled: blocks.reduce((sum, b) => sum + b.size, 0),
-      usedSum: blocks.filter((b) => !b.free).reduce((sum, b) => sum + b.size, 0),
+      tiled: blocks.reduce((sum, b) => sum + b.blockSize, 0),
+      usedSum: blocks.filter((b) => !b.free).reduce((sum, b) => sum + b.blockSize, 0),
       ops: (playground.session as unknown as { ops: number }).ops,
     };
   });

@@ -503,9 +503,9 @@ export class Oracle {
   #thoroughBefore(e: Entry): { around: number; largest: number; stats: PoolStats } {
     const infos = [...this.pool.blocks()];
     const i = infos.findIndex((info) => info.offset === e.offset);
-    const freeSize = (j: number) => infos[j]?.free ? infos[j]!.size : 0;
+    const freeSize = (j: number) => infos[j]?.free ? infos[j]!.blockSize : 0;
     return {
-      around: freeSize(i - 1) + infos[i]!.size + freeSize(i + 1),
+      around: freeSize(i - 1) + infos[i]!.blockSize + freeSize(i + 1),
       largest: this.pool.largestFreeBlock(),
       stats: this.pool.stats(),
     };
@@ -772,21 +772,21 @@ export class Oracle {
     let largestFree = 0;
     const usedBlocks: { offset: number; size: number }[] = [];
     for (const info of pool.blocks()) {
-      if (info.start !== at || info.offset !== at + HEADER) {
-        return this.#fail("inconsistent", `blocks(): one at ${info.start}, expected at ${at}`);
+      if (info.blockStart !== at || info.offset !== at + HEADER) {
+        return this.#fail("inconsistent", `blocks(): one at ${info.blockStart}, expected at ${at}`);
       }
-      if (info.size % ALIGN !== 0 || info.size < MIN_BLOCK) {
-        return this.#fail("inconsistent", `blocks(): a ${info.size}-byte block at ${at}`);
+      if (info.blockSize % ALIGN !== 0 || info.blockSize < MIN_BLOCK) {
+        return this.#fail("inconsistent", `blocks(): a ${info.blockSize}-byte block at ${at}`);
       }
       if (info.free) {
-        free += info.size;
+        free += info.blockSize;
         freeBlocks++;
-        largestFree = Math.max(largestFree, info.size);
+        largestFree = Math.max(largestFree, info.blockSize);
       } else {
-        used += info.size;
-        usedBlocks.push({ offset: info.offset, size: info.size });
+        used += info.blockSize;
+        usedBlocks.push({ offset: info.offset, size: info.blockSize });
       }
-      at += info.size;
+      at += info.blockSize;
     }
     if (at !== this.blocksEnd) {
       return this.#fail(

@@ -110,10 +110,6 @@ export interface BlockInfo {
   blockSize: number;
   /** Whether the block is free. */
   free: boolean;
-  /** @deprecated The old name of `blockStart`. */
-  start: number;
-  /** @deprecated The old name of `blockSize`. */
-  size: number;
 }
 
 /**
@@ -844,8 +840,6 @@ export class Pool {
         blockStart: base + b,
         blockSize: size,
         free,
-        start: base + b,
-        size,
       };
       b += size;
     }

@@ -87,8 +87,8 @@ export class PoolView {
     const top = this.top;
     const out: Segment[] = [{ start: this.base, size: this.first - this.base, kind: "meta" }];
     for (const block of this.pool.blocks()) {
-      const kind = !block.free ? "used" : block.start === top ? "top" : "free";
-      out.push({ start: block.start, size: block.size, kind });
+      const kind = !block.free ? "used" : block.blockStart === top ? "top" : "free";
+      out.push({ start: block.blockStart, size: block.blockSize, kind });
     }
     out.push({ start: this.end, size: Size.Sentinel, kind: "sentinel" });
     return out;
