@@ -944,11 +944,11 @@ export class Tlsf {
 
   /**
    * Whether the free block at `b` ends where its `size` says: its footer
-   * agrees, and the header after it says a free block comes before it and
-   * it is not free (free blocks never touch). A header overwritten with a
-   * bigger size can find a footer that agrees in a block after it, a stale
-   * one or data; that block's header, not marked as following a free
-   * block, then tells, where the footer alone would let the two overlap.
+   * agrees, and the header after it has PrevFree set and Free clear (free
+   * blocks never touch). A header overwritten with a bigger size can find a
+   * footer that agrees inside a live block after it (a stale footer, or
+   * data), and would hand out memory overlapping that block; the header its
+   * size leads to is then not one that follows a free block.
    */
   private endsAgree(b: number, size: number): boolean {
     const u32 = this.u32;
