@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Pool, PoolError } from "../mod.ts";
-import { FreeField, HeaderWord, Size, Value } from "../src/engine/tlsf.ts";
+import { type Block, Pool, PoolError } from "../mod.ts";
+import { Flag, FreeField, HeaderWord, Size, Value } from "../src/engine/tlsf.ts";
 
 /** The offset of the block whose payload is at `payload`. */
 function blockOf(payload: number): number {
@@ -125,6 +125,59 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
     pool.allocate(8);
     expectCaught(pool, blockOf(block.offset), 0x10_0000, () => pool.resize(block, 80));
     assert.ok(block.live);
+  });
+});
+
+/**
+ * A free 24-byte block between two used ones, and the last word of the
+ * second one's payload holding 48: as a free block's stale footer would, or
+ * any data. A header overwritten to say the free block is 48 bytes long
+ * then has a footer that agrees, and only the block after that footer, live
+ * and not marked as following a free block, tells that it overlaps it.
+ */
+function poolWithFooterLookalike(): { pool: Pool; before: Block; hole: number } {
+  const pool = Pool.create(4096);
+  pool.alloc(4);
+  const before = pool.allocate(16)!;
+  const hole = pool.alloc(16);
+  const after = pool.alloc(16);
+  pool.alloc(4);
+  pool.free(hole);
+  new DataView(pool.buffer).setUint32(after + 12, 48, true);
+  return { pool, before, hole: blockOf(hole) };
+}
+
+Deno.test("a free block's header overwritten to reach over a live block is caught", async (t) => {
+  const reaching = 48 | Flag.Free;
+  await t.step("when the block before it is freed", () => {
+    const { pool, before, hole } = poolWithFooterLookalike();
+    expectCaught(pool, hole, reaching, () => pool.free(before.offset));
+  });
+
+  await t.step("when the block before it grows into it", () => {
+    const { pool, before, hole } = poolWithFooterLookalike();
+    expectCaught(pool, hole, reaching, () => pool.resize(before, 40));
+    assert.equal(before.length, 16);
+  });
+
+  await t.step("when an allocation takes it from its bin", () => {
+    const { pool, hole } = poolWithFooterLookalike();
+    expectCaught(pool, hole, reaching, () => pool.alloc(16));
+  });
+
+  await t.step("when the slow path's walk of a bin reaches it", () => {
+    const pool = Pool.create(4096);
+    pool.alloc(4);
+    const hole = pool.alloc(504);
+    const after = pool.alloc(16);
+    const head = pool.alloc(504);
+    pool.alloc(4);
+    pool.alloc(pool.largestFreeBlock());
+    pool.free(hole);
+    // Heads the bin, too small for 512 bytes, so the fast path finds nothing.
+    pool.free(head);
+    new DataView(pool.buffer).setUint32(after + 4, 528, true);
+    expectCaught(pool, blockOf(hole), 528 | Flag.Free, () => pool.alloc(512));
   });
 });
 

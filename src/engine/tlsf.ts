@@ -249,7 +249,7 @@ const enum Damage {
   Head,
   /** A bitmap names a bin whose blocks cannot hold what was searched for. */
   Bitmaps,
-  /** A free block's header and footer disagree. */
+  /** A free block's header disagrees with its footer or with the block after it. */
   FreeBlock,
   /** The top block's header does not reach the pool's end. */
   Top,
@@ -712,7 +712,7 @@ export class Tlsf {
     const b = this.u32[this.heads + bin]!;
     const h = this.u32[b >>> 2]!;
     const size = sizeOf(h);
-    if (Build.Checks && ((h & Flag.Mask) !== Flag.Free || !this.footerAgrees(b, size))) {
+    if (Build.Checks && ((h & Flag.Mask) !== Flag.Free || !this.endsAgree(b, size))) {
       this.corrupt(Damage.FreeBlock, b);
     }
     if (Build.Checks && size < need) this.corrupt(Damage.Bitmaps, bin);
@@ -956,17 +956,24 @@ export class Tlsf {
     if (next === this.end) u32[next >>> 2] = Value.Sentinel | Flag.PrevFree;
   }
 
-  /** Whether the footer of the free block at `b` agrees with its `size`. */
-  private footerAgrees(b: number, size: number): boolean {
-    return this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] === size;
+  /**
+   * Whether the free block at `b` ends where its `size` says: its footer
+   * agrees, and the header after it has PrevFree set and Free clear (free
+   * blocks never touch). A header overwritten with a bigger size can find a
+   * footer that agrees inside a live block after it (a stale footer, or
+   * data), and would hand out memory overlapping that block; the header its
+   * size leads to is then not one that follows a free block.
+   */
+  private endsAgree(b: number, size: number): boolean {
+    const u32 = this.u32;
+    return u32[(b + size - FreeField.FooterFromEnd) >>> 2] === size &&
+      (u32[(b + size) >>> 2]! & (Flag.Free | Flag.PrevFree)) === Flag.PrevFree;
   }
 
-  /** Size of the free block at `b` (header `h`), after checking its footer agrees. */
+  /** Size of the free block at `b` (header `h`), after checking `endsAgree`. */
   private checkFree(b: number, h: number): number {
     const size = sizeOf(h);
-    if (Build.Checks && this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] !== size) {
-      this.corrupt(Damage.FreeBlock, b);
-    }
+    if (Build.Checks && !this.endsAgree(b, size)) this.corrupt(Damage.FreeBlock, b);
     return size;
   }
 
@@ -993,15 +1000,14 @@ export class Tlsf {
 
   /**
    * Size of the free block at `b`, reached by a list walk, after checking it
-   * is one: where it starts, its flags, and a footer that agrees with its size.
+   * is one: where it starts, its flags, and where it ends (`endsAgree`).
    */
   private listed(b: number): number {
     const h = this.u32[b >>> 2]!;
     const size = sizeOf(h);
     if (
       !(b >= this.first && b < this.end && (b & (Size.Align - 1)) === 0 &&
-        (h & Flag.Mask) === Flag.Free &&
-        this.u32[(b + size - FreeField.FooterFromEnd) >>> 2] === size)
+        (h & Flag.Mask) === Flag.Free && this.endsAgree(b, size))
     ) {
       this.corrupt(Damage.Links, b);
     }
@@ -1322,7 +1328,7 @@ export class Tlsf {
     const b = this.u32[this.heads + bin]!;
     const h = this.u32[b >>> 2]!;
     const size = sizeOf(h);
-    if (Build.Checks && ((h & Flag.Mask) !== Flag.Free || !this.footerAgrees(b, size))) {
+    if (Build.Checks && ((h & Flag.Mask) !== Flag.Free || !this.endsAgree(b, size))) {
       this.corrupt(Damage.FreeBlock, b);
     }
     // Only damaged bitmaps lead to a bin whose blocks are too small.
