@@ -930,6 +930,9 @@ export class Tlsf {
     let nextSize = 0;
     if (isTop) this.checkTop(next);
     else if (nh & Flag.Free) nextSize = this.checkFree(next, nh);
+    // Only the top block reaches the end: a top word that says otherwise is
+    // damaged, and the block filed in a bin would be handed out twice.
+    else if (Build.Checks && next === this.end) this.corrupt(Damage.Top, u32[HeaderWord.Top]!);
     const start = b - prevSize;
     if (prevSize !== 0 && nextSize !== 0) this.linked(next);
     if (prevSize !== 0) {
