@@ -112,6 +112,34 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
     expectCaught(pool, HeaderWord.Top * 4, 1000, () => pool.alloc(10));
   });
 
+  await t.step("the top-block offset, moved onto a used block that ends the pool", () => {
+    const pool = Pool.create(4096);
+    pool.alloc(10);
+    const last = pool.alloc(pool.largestFreeBlock());
+    // Freed with the top word pointing at it, the block would go to a bin
+    // though it reaches the end, and the top word would then pass for true:
+    // both would hand out its room.
+    expectCaught(pool, HeaderWord.Top * 4, blockOf(last), () => pool.free(last));
+  });
+
+  await t.step("the top-block offset, moved onto a used block that ends the pool, shrunk", () => {
+    const pool = Pool.create(4096);
+    pool.alloc(10);
+    const last = pool.alloc(pool.largestFreeBlock());
+    expectCaught(pool, HeaderWord.Top * 4, blockOf(last), () => pool.realloc(last, 10));
+  });
+
+  await t.step("the top-block offset, moved onto a used block that ends the pool, grown", () => {
+    const pool = Pool.create(4096);
+    pool.alloc(10);
+    const hole = pool.alloc(500);
+    pool.alloc(pool.largestFreeBlock() - 100);
+    const last = pool.alloc(pool.largestFreeBlock());
+    pool.free(hole);
+    // The block would move into the hole before its old room went to a bin.
+    expectCaught(pool, HeaderWord.Top * 4, blockOf(last), () => pool.realloc(last, 400));
+  });
+
   await t.step("a footer that leads to no free block", () => {
     const { pool, first } = poolWithHoles();
     // The used block after `first` finds `first` through its footer when freed.

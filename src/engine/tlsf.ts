@@ -930,6 +930,9 @@ export class Tlsf {
     let nextSize = 0;
     if (isTop) this.checkTop(next);
     else if (nh & Flag.Free) nextSize = this.checkFree(next, nh);
+    // Only the top block reaches the end: a top word that says otherwise is
+    // damaged, and the block filed in a bin would be handed out twice.
+    else if (Build.Checks && next === this.end) this.corrupt(Damage.Top, u32[HeaderWord.Top]!);
     const start = b - prevSize;
     if (prevSize !== 0 && nextSize !== 0) this.linked(next);
     if (prevSize !== 0) {
@@ -1065,12 +1068,14 @@ export class Tlsf {
     const u32 = this.u32;
     const h = u32[b >>> 2]!;
     const old = sizeOf(h);
+    const next = b + old;
+    const top = u32[HeaderWord.Top]!;
+    // As in `merge`, checked before the trim or the move writes anything.
+    if (Build.Checks && next === this.end && next !== top) this.corrupt(Damage.Top, top);
     if (need <= old) {
       this.trim(b, h & Flag.PrevFree, old, need);
       return b;
     }
-    const next = b + old;
-    const top = u32[HeaderWord.Top]!;
     let room = old;
     const nh = u32[next >>> 2]!;
     if (next === top) room += this.end - this.checkTop(top);
