@@ -7,6 +7,7 @@
 
 import { churnSequence, FIXED_SIZE, LIVE_COUNTS, preChurnSteps, STEP_MASK } from "./_workload.ts";
 import { poolBytesFor } from "./_peers.ts";
+import { copySource } from "../tools/library_copy.ts";
 
 /** A churn step and an alloc/free step written as plain JavaScript next to each copy. */
 const STEPS_JS = `import "./debug/debug_mode.ts";
@@ -84,31 +85,26 @@ function eraseConstEnums(text: string, known: Map<string, Record<string, number>
 
 /** Copies src/ into a temporary folder, erasing const enums if asked, and loads its steps. */
 async function copy(erase: boolean): Promise<Steps> {
-  const src = new URL("../src/", import.meta.url);
-  const dir = await Deno.makeTempDir({ prefix: `mm-alloc-${erase ? "erasable" : "const-enum"}-` });
   const known = new Map<string, Record<string, number>>();
-  // tlsf.ts first: the other files' enums may refer to its members.
-  const files: string[] = [];
-  for (const folder of ["common", "engine", "api", "debug", "trace"]) {
-    await Deno.mkdir(`${dir}/${folder}`);
-    for await (const entry of Deno.readDir(new URL(`${folder}/`, src))) {
-      if (entry.isFile && entry.name.endsWith(".ts")) files.push(`${folder}/${entry.name}`);
-    }
-  }
-  files.sort((a, b) => Number(b === "engine/tlsf.ts") - Number(a === "engine/tlsf.ts"));
-  for (const file of files) {
-    const text = await Deno.readTextFile(new URL(file, src));
-    await Deno.writeTextFile(`${dir}/${file}`, erase ? eraseConstEnums(text, known) : text);
-  }
-  if (erase && known.size === 0) throw new Error("No const enum was found to erase.");
-  for (const file of erase ? files : []) {
-    if (/^(export )?const enum /m.test(await Deno.readTextFile(`${dir}/${file}`))) {
-      throw new Error(`A const enum in ${file} was not erased.`);
-    }
-  }
-  await Deno.writeTextFile(`${dir}/steps.js`, STEPS_JS);
-  const steps = await import(`file://${dir}/steps.js`);
-  await Deno.remove(dir, { recursive: true });
+  // The engine's enums first: the other files' enums may refer to its members.
+  eraseConstEnums(
+    await Deno.readTextFile(new URL("../src/engine/tlsf.ts", import.meta.url)),
+    known,
+  );
+  const base = await copySource(
+    `mm-alloc-${erase ? "erasable" : "const-enum"}-`,
+    (file, text) => {
+      if (!erase) return text;
+      const erased = eraseConstEnums(text, known);
+      if (/^(export )?const enum /m.test(erased)) {
+        throw new Error(`A const enum in ${file} was not erased.`);
+      }
+      return erased;
+    },
+  );
+  await Deno.writeTextFile(new URL("steps.js", base), STEPS_JS);
+  const steps = await import(new URL("steps.js", base).href);
+  await Deno.remove(base, { recursive: true });
   steps.selfTest();
   return steps;
 }

@@ -202,12 +202,7 @@ function overTimeSvg(
   const anchor = peakOperation > trace.length / 2 ? "end" : "start";
   const title = `${trace.name}: the heap over time`;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
-    `viewBox="0 0 ${WIDTH} ${height}" ${FONT} font-size="12" fill="#334155">`,
-    `<title>${escape(title)}</title>`,
-    `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${MARGIN.left}" y="22" font-size="16" font-weight="600" fill="#0f172a">` +
-    `${escape(title)}</text>`,
+    ...svgOpening(height, title),
     `<text x="${MARGIN.left}" y="40">${escape(trace.description.slice(0, 150))}</text>`,
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotWidth}" height="${PLOT_HEIGHT}" ` +
     `fill="${COLOURS.top}"/>`,
@@ -315,12 +310,7 @@ function peakMapSvg(trace: Trace, pool: Pool, peakOperation: number): string {
     );
   }
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
-    `viewBox="0 0 ${WIDTH} ${height}" ${FONT} font-size="12" fill="#334155">`,
-    `<title>${escape(title)}</title>`,
-    `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${MARGIN.left}" y="22" font-size="16" font-weight="600" fill="#0f172a">` +
-    `${escape(title)}</text>`,
+    ...svgOpening(height, title),
     `<text x="${MARGIN.left}" y="40">${count(stats.bytesUsed)} bytes used in ` +
     `${count(stats.liveBlocks)} blocks, ${count(stats.bytesFree)} free in ` +
     `${count(stats.freeBlocks)} blocks (largest ${count(stats.largestFreeBlock)}); ` +
@@ -358,4 +348,16 @@ export async function writeHeapSvgs(
   await Deno.writeTextFile(paths[0]!, pictures.overTime);
   await Deno.writeTextFile(paths[1]!, pictures.atPeak);
   return paths;
+}
+
+/** An SVG's opening: the root element, its title, a white page and the title written on it. */
+function svgOpening(height: number, title: string): string[] {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
+    `viewBox="0 0 ${WIDTH} ${height}" ${FONT} font-size="12" fill="#334155">`,
+    `<title>${escape(title)}</title>`,
+    `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${MARGIN.left}" y="22" font-size="16" font-weight="600" fill="#0f172a">` +
+    `${escape(title)}</text>`,
+  ];
 }

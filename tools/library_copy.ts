@@ -52,41 +52,55 @@ export interface LibraryCopy {
 }
 
 /**
- * Copies src/ (every folder of it) into a new temporary directory, with the
- * integrity checks on or off, and imports it. Each copy is a separate module
- * graph.
+ * Copies every `.ts` file of src/, every folder of it, into a new temporary
+ * folder, each file's text passed through `rewrite` (its path relative to
+ * src/, and its text). Returns the folder as a file URL ending in `/`; the
+ * caller removes it once it has imported what it needs.
  */
-export async function libraryCopy(checks: boolean): Promise<LibraryCopy> {
+export async function copySource(
+  prefix: string,
+  rewrite: (path: string, text: string) => string,
+): Promise<URL> {
   const src = new URL("../src/", import.meta.url);
-  const dir = await Deno.makeTempDir({ prefix: `mm-alloc-checks-${checks ? "on" : "off"}-` });
-  let switched = false;
-  const copy = async (from: URL, to: string, path: string): Promise<void> => {
-    for await (const entry of Deno.readDir(from)) {
+  const dir = await Deno.makeTempDir({ prefix });
+  const copy = async (path: string): Promise<void> => {
+    for await (const entry of Deno.readDir(new URL(path, src))) {
       if (entry.isDirectory) {
-        await Deno.mkdir(`${to}/${entry.name}`);
-        await copy(new URL(`${entry.name}/`, from), `${to}/${entry.name}`, `${path}${entry.name}/`);
-        continue;
+        await Deno.mkdir(`${dir}/${path}${entry.name}`);
+        await copy(`${path}${entry.name}/`);
+      } else if (entry.isFile && entry.name.endsWith(".ts")) {
+        const file = `${path}${entry.name}`;
+        await Deno.writeTextFile(
+          `${dir}/${file}`,
+          rewrite(file, await Deno.readTextFile(new URL(file, src))),
+        );
       }
-      if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
-      let text = await Deno.readTextFile(new URL(entry.name, from));
-      if (`${path}${entry.name}` === SWITCH_FILE) {
-        if (!SWITCH.test(text)) {
-          throw new Error(`src/${SWITCH_FILE} has no \`Checks = 1,\` line to switch.`);
-        }
-        if (!checks) text = text.replace(SWITCH, "$1Checks = 0,");
-        switched = true;
-      }
-      await Deno.writeTextFile(`${to}/${entry.name}`, text);
     }
   };
-  await copy(src, dir, "");
+  await copy("");
+  return new URL(`file://${dir}/`);
+}
+
+/**
+ * Copies src/ into a new temporary directory, with the integrity checks on
+ * or off, and imports it. Each copy is a separate module graph.
+ */
+export async function libraryCopy(checks: boolean): Promise<LibraryCopy> {
+  let switched = false;
+  const base = await copySource(`mm-alloc-checks-${checks ? "on" : "off"}-`, (file, text) => {
+    if (file !== SWITCH_FILE) return text;
+    if (!SWITCH.test(text)) {
+      throw new Error(`src/${SWITCH_FILE} has no \`Checks = 1,\` line to switch.`);
+    }
+    switched = true;
+    return checks ? text : text.replace(SWITCH, "$1Checks = 0,");
+  });
   if (!switched) throw new Error(`src/${SWITCH_FILE} is missing: the checks cannot be switched.`);
-  await Deno.writeTextFile(`${dir}/churn.js`, CHURN_JS);
-  const base = new URL(`file://${dir}/`);
+  await Deno.writeTextFile(new URL("churn.js", base), CHURN_JS);
   const { Pool } = await import(new URL("api/pool.ts", base).href);
   const { churn } = await import(new URL("churn.js", base).href);
   // Loaded whole, so the files are no longer needed.
-  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(base, { recursive: true });
   return { Pool, churn };
 }
 
