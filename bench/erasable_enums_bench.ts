@@ -7,27 +7,14 @@
 
 import { churnSequence, FIXED_SIZE, LIVE_COUNTS, preChurnSteps, STEP_MASK } from "./_workload.ts";
 import { poolBytesFor } from "./_peers.ts";
-import { copySource } from "../tools/library_copy.ts";
+import { CHURN_JS, copySource } from "../tools/library_copy.ts";
 
-/** A churn step and an alloc/free step written as plain JavaScript next to each copy. */
+/**
+ * The library's churn step, a self-test and an alloc/free step, written as
+ * plain JavaScript next to each copy.
+ */
 const STEPS_JS = `import "./debug/debug_mode.ts";
-import { Pool } from "./api/pool.ts";
-
-export function churn(bytes, initialSizes, slots, sizes, warmSteps, stepMask) {
-  const pool = new Pool(new ArrayBuffer(bytes));
-  const live = new Uint32Array(initialSizes.length);
-  for (let i = 0; i < live.length; i++) live[i] = pool.alloc(initialSizes[i]);
-  let k = 0;
-  const step = () => {
-    const slot = slots[k];
-    pool.free(live[slot]);
-    live[slot] = pool.alloc(sizes[k]);
-    k = (k + 1) & stepMask;
-  };
-  for (let i = 0; i < warmSteps; i++) step();
-  return step;
-}
-
+${CHURN_JS}
 export function selfTest() {
   const pool = new Pool(new ArrayBuffer(1 << 16), { debug: true });
   const offsets = [1, 100, 5000, 70000].map((size) => pool.alloc(size % 60000));

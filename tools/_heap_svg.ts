@@ -223,11 +223,7 @@ function overTimeSvg(
     `text-anchor="middle">operation (${count(trace.length)} in all)</text>`,
     `<text transform="translate(18 ${MARGIN.top + PLOT_HEIGHT / 2}) rotate(-90)" ` +
     `text-anchor="middle">address in a pool of ${bytes(poolSize)}</text>`,
-    legend(MARGIN.left, height - 12, [
-      [COLOURS.free, "free (in a bin)"],
-      [COLOURS.top, "top block"],
-      [COLOURS.meta, "metadata"],
-    ]),
+    mapLegend(height),
     `</svg>`,
   ].join("\n") + "\n";
 }
@@ -326,11 +322,7 @@ function peakMapSvg(trace: Trace, pool: Pool, peakOperation: number): string {
     ),
     edges(rects, pixel),
     `</svg>`,
-    legend(MARGIN.left, height - 12, [
-      [COLOURS.free, "free (in a bin)"],
-      [COLOURS.top, "top block"],
-      [COLOURS.meta, "metadata"],
-    ]),
+    mapLegend(height),
     `</svg>`,
   ].join("\n") + "\n";
 }
@@ -360,4 +352,13 @@ function svgOpening(height: number, title: string): string[] {
     `<text x="${MARGIN.left}" y="22" font-size="16" font-weight="600" fill="#0f172a">` +
     `${escape(title)}</text>`,
   ];
+}
+
+/** The legend of the colours that are not size classes, along the picture's foot. */
+function mapLegend(height: number): string {
+  return legend(MARGIN.left, height - 12, [
+    [COLOURS.free, "free (in a bin)"],
+    [COLOURS.top, "top block"],
+    [COLOURS.meta, "metadata"],
+  ]);
 }

@@ -7,7 +7,7 @@ const SWITCH_FILE = "engine/tlsf.ts";
 const SWITCH = /^(\s*)Checks = 1,$/m;
 
 /** A churn step factory, written as plain JavaScript next to each copy it drives. */
-const CHURN_JS = `import { Pool } from "./api/pool.ts";
+export const CHURN_JS = `import { Pool } from "./api/pool.ts";
 
 export function churn(bytes, initialSizes, slots, sizes, warmSteps, stepMask, resizable) {
   const buffer = resizable
