@@ -10,8 +10,8 @@ import { PoolError } from "../common/errors.ts";
 import { installDebugLayer } from "./layer.ts";
 import { refusalError } from "./refusal.ts";
 import { type PoolStats, readStats } from "../engine/stats.ts";
+import { RunField, Runs } from "../engine/runs.ts";
 import {
-  checkWord,
   Flag,
   HeaderWord,
   MAX_POOL_BYTES,
@@ -20,7 +20,6 @@ import {
   Size,
   Status,
   Tlsf,
-  UsedField,
   Value,
 } from "../engine/tlsf.ts";
 import {
@@ -146,7 +145,7 @@ export interface BlockInfo {
  */
 export class Pool {
   readonly #buffer: ArrayBuffer | SharedArrayBuffer;
-  readonly #tlsf: Tlsf;
+  readonly #tlsf: Runs;
   readonly #growth: Growth | undefined;
 
   /**
@@ -258,7 +257,7 @@ export class Pool {
       length = Math.min(ceiling, Math.floor((grown - start) / Size.Align) * Size.Align);
     }
     this.#buffer = bufferOf(memory);
-    this.#tlsf = new Tlsf(this.#buffer, start, length, rows);
+    this.#tlsf = new Runs(this.#buffer, start, length, rows);
     if (debug === true) installDebugLayer(this, this.#tlsf);
     if (canGrow(memory) || onOutOfMemory !== undefined) {
       const settings = { factor: growFactor, ceiling: growable ? ceiling : size, onOutOfMemory };
@@ -348,7 +347,7 @@ export class Pool {
     }
     const offset = this.#tlsf.allocate(size);
     if (offset === 0) return null;
-    writeCheck(this.#tlsf, offset, Value.HandleMark);
+    this.#tlsf.own(offset);
     return createBlock(this, offset, size, Size.Align);
   }
 
@@ -358,7 +357,7 @@ export class Pool {
     const offset = this.#tlsf.allocateAligned(size, align);
     if (offset === 0) return null;
     if (zero) this.#tlsf.clear(offset, size);
-    writeCheck(this.#tlsf, offset, Value.HandleMark);
+    this.#tlsf.own(offset);
     return createBlock(this, offset, size, align);
   }
 
@@ -423,7 +422,7 @@ export class Pool {
     if (!(block instanceof Block && block.pool === this && block.live)) {
       this.#checkOwn(block, "deallocate");
     }
-    if (!releaseHandle(this.#tlsf, block.offset)) this.#badHandle(block, "deallocate");
+    if (!this.#tlsf.disown(block.offset)) this.#badHandle(block, "deallocate");
     this.#tlsf.free(block.offset);
     retireBlock(block);
   }
@@ -466,10 +465,10 @@ export class Pool {
     this.#checkOwn(block, "resize");
     checkCount(newLength, "newLength");
     this.#tlsf.assertAttached();
-    if (!releaseHandle(this.#tlsf, block.offset)) this.#badHandle(block, "resize");
+    if (!this.#tlsf.disown(block.offset)) this.#badHandle(block, "resize");
     const offset = this.#tlsf.resize(block.offset, newLength, block.align);
     // Marked again where it is now: in place, moved, or (no room) where it was.
-    writeCheck(this.#tlsf, offset === 0 ? block.offset : offset, Value.HandleMark);
+    this.#tlsf.own(offset === 0 ? block.offset : offset);
     if (offset === 0) return false;
     moveBlock(block, offset, newLength);
     return true;
@@ -735,8 +734,7 @@ export class Pool {
    */
   largestFreeBlock(): number {
     this.#tlsf.assertAttached();
-    const largest = this.#tlsf.largestFree();
-    return largest >= Size.MinBlock ? largest - Size.BlockHeader : 0;
+    return this.#tlsf.largestPayload();
   }
 
   /**
@@ -834,6 +832,23 @@ export class Pool {
         throw new PoolError("corrupt", `The block at ${base + b} has an impossible size, ${size}.`);
       }
       const free = (u32[b >>> 2]! & Flag.Free) !== 0;
+      const run = free ? null : tlsf.runAt(b);
+      if (run !== null) {
+        // A run's slots, each a block without a header; the run's own header is metadata.
+        for (let i = 0; i < run.count; i++) {
+          const at = base + b + RunField.Header + i * run.slot;
+          const slotFree = ((run.free >>> i) & 1) === 1;
+          yield {
+            offset: at,
+            length: run.slot,
+            blockStart: at,
+            blockSize: run.slot,
+            free: slotFree,
+          };
+        }
+        b += size;
+        continue;
+      }
       yield {
         offset: base + b + Size.BlockHeader,
         length: size - Size.BlockHeader,
@@ -936,35 +951,6 @@ export class Pool {
   }
 }
 
-/**
- * Writes the check word of the live block whose payload is at `offset`:
- * with `mark` Value.HandleMark for a block a `Block` owns, 0 for one the raw
- * path may free.
- */
-function writeCheck(tlsf: Tlsf, offset: number, mark: number): void {
-  const b = offset - tlsf.base - Size.BlockHeader;
-  tlsf.u32[(b + UsedField.Check) >>> 2] = (checkWord(tlsf.key, b, tlsf.sizeAt(b)) ^ mark) >>> 0;
-}
-
-/**
- * Takes the handle mark off the check word of a `Block`'s block at `offset`
- * (always inside the pool: it came from an allocation), so that the engine
- * takes it as live; false, and nothing changed, if that block is not a used
- * block with a marked check word that matches its header.
- */
-function releaseHandle(tlsf: Tlsf, offset: number): boolean {
-  const u32 = tlsf.u32;
-  const b = offset - tlsf.base - Size.BlockHeader;
-  const h = u32[b >>> 2]!;
-  const plain = checkWord(tlsf.key, b, (h & ~Flag.Mask) >>> 0);
-  const check = (b + UsedField.Check) >>> 2;
-  if ((h & (Flag.Free | Flag.Unused)) !== 0 || u32[check] !== ((plain ^ Value.HandleMark) >>> 0)) {
-    return false;
-  }
-  u32[check] = plain;
-  return true;
-}
-
 /** Whether the payload at `offset` is a live block that a `Block` owns. */
 export function isHandleBlock(tlsf: Tlsf, offset: number): boolean {
   return tlsf.liveBlock(offset, Value.HandleMark) >= 0;
@@ -972,7 +958,7 @@ export function isHandleBlock(tlsf: Tlsf, offset: number): boolean {
 
 /** Hands the block of a retired `Block` to the raw path, for debug mode's quarantine. */
 export function disownBlock(tlsf: Tlsf, offset: number): void {
-  writeCheck(tlsf, offset, 0);
+  tlsf.disown(offset);
 }
 
 /** The keys `PoolOptions` has. */

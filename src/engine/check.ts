@@ -18,6 +18,8 @@ import {
   UsedField,
   Value,
 } from "./tlsf.ts";
+import { Runs } from "./runs.ts";
+import { checkRuns } from "./check_runs.ts";
 
 /** Throws `PoolError("corrupt")` at the first broken invariant of the pool. */
 export function checkPool(tlsf: Tlsf): void {
@@ -38,6 +40,7 @@ export function checkPool(tlsf: Tlsf): void {
   const binned = new Set<number>();
   let used = 0;
   let live = 0;
+  const runs: number[] = [];
   let prevFree = false;
   let b = first;
   while (b < end) {
@@ -64,6 +67,13 @@ export function checkPool(tlsf: Tlsf): void {
       }
     } else {
       if (b === top) corrupt(`the top block at ${b} is marked used`);
+      if (tlsf instanceof Runs && tlsf.runAt(b) !== null) {
+        // A run: checked, with its slots, once the walk has found every run.
+        runs.push(b);
+        prevFree = false;
+        b += size;
+        continue;
+      }
       const check = u32[(b + UsedField.Check) >>> 2]!;
       const plain = checkWord(tlsf.key, b, size);
       // A block a `Block` handle owns has the handle mark in its check word.
@@ -130,6 +140,12 @@ export function checkPool(tlsf: Tlsf): void {
     }
   }
   if (binned.size > 0) corrupt(`the free block at ${binned.values().next().value} is in no bin`);
+
+  if (tlsf instanceof Runs) {
+    const slots = checkRuns(tlsf, runs);
+    used += slots.used;
+    live += slots.live;
+  }
 
   // Counters.
   if (u32[HeaderWord.FreeBlocks] !== listed) {

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { HeaderF64, HeaderWord, type Tlsf } from "./tlsf.ts";
+import type { Runs } from "./runs.ts";
+import { HeaderF64, HeaderWord } from "./tlsf.ts";
 
 /** A pool's counters at one moment. */
 export interface PoolStats {
@@ -35,10 +36,14 @@ export interface PoolStats {
    * from 0 (all free bytes in one block) towards 1; 0 when nothing is free.
    */
   fragmentation: number;
+  /** Runs of small blocks (see `docs/layout.md`); 0 in a pool below 128 KiB, which has none. */
+  runs: number;
+  /** Bytes in the free slots of every run, counted in `bytesFree`. */
+  slotBytesFree: number;
 }
 
 /** Reads a pool's counters into a new `PoolStats`. */
-export function readStats(tlsf: Tlsf, largestFreeBlock: number): PoolStats {
+export function readStats(tlsf: Runs, largestFreeBlock: number): PoolStats {
   const { u32, metadataBytes } = tlsf;
   const capacity = tlsf.capacity;
   const bytesUsed = u32[HeaderWord.BytesUsed]!;
@@ -58,5 +63,7 @@ export function readStats(tlsf: Tlsf, largestFreeBlock: number): PoolStats {
     frees,
     failedAllocations: tlsf.f64[HeaderF64.Failed]!,
     fragmentation: bytesFree > 0 ? 1 - tlsf.largestFree() / bytesFree : 0,
+    runs: tlsf.runCount,
+    slotBytesFree: tlsf.slotBytesFree,
   };
 }

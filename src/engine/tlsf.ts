@@ -196,7 +196,7 @@ export const enum Value {
   /** HeaderWord.Magic of a formatted pool: "MMA1" in little-endian ASCII. */
   Magic = 0x31414d4d,
   /** HeaderWord.Version of this layout. */
-  Version = 5,
+  Version = 6,
   /**
    * The bit of HeaderWord.Largest (a size's low bits are 0) that marks it as
    * a bound: the size of a largest block since taken out of the bins.
@@ -283,9 +283,14 @@ export function rowsFor(poolBytes: number): number {
  * Offset of the first block of a pool with `rows` rows: the end of the
  * metadata, moved on to a multiple of Size.Align.
  */
-export function firstBlockOffset(rows: number): number {
-  const metaEnd = (HeaderWord.SlBitmaps + rows + rows * Bins.SlCount) * Size.Word;
+export function firstBlockOffset(rows: number, reserved = 0): number {
+  const metaEnd = headsEnd(rows) + reserved;
   return metaEnd + (-metaEnd & (Size.Align - 1));
+}
+
+/** Offset of the end of the bin heads of a pool with `rows` rows. */
+export function headsEnd(rows: number): number {
+  return (HeaderWord.SlBitmaps + rows + rows * Bins.SlCount) * Size.Word;
 }
 
 /** Metadata bytes of a pool with `rows` rows: header, bitmaps, bin heads, sentinel. */
@@ -375,13 +380,20 @@ export class Tlsf {
    */
   onFull: ((size: number, align: number) => boolean) | undefined = undefined;
   /** Offset of a payload relative to the pool, minus this, is its block's offset. */
-  private readonly toBlock: number;
+  protected readonly toBlock: number;
 
   /**
    * Formats `[byteOffset, byteOffset + byteLength)` of `buffer` (8-aligned,
-   * a multiple of 8 long) as an empty pool with `rows` rows of bins.
+   * a multiple of 8 long) as an empty pool with `rows` rows of bins, and
+   * `reserved` bytes of metadata after the bin heads for a subclass.
    */
-  constructor(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, rows: number) {
+  constructor(
+    buffer: ArrayBufferLike,
+    byteOffset: number,
+    byteLength: number,
+    rows: number,
+    reserved = 0,
+  ) {
     this.u32 = new Uint32Array(buffer, byteOffset, byteLength / Size.Word);
     this.u8 = new Uint8Array(buffer, byteOffset, byteLength);
     this.f64 = new Float64Array(buffer, byteOffset, byteLength / Size.Align);
@@ -389,7 +401,7 @@ export class Tlsf {
     this.end = byteLength - Size.Sentinel;
     this.rows = rows;
     this.heads = HeaderWord.SlBitmaps + rows;
-    this.first = firstBlockOffset(rows);
+    this.first = firstBlockOffset(rows, reserved);
     // Not a secret against an attacker, who can read the pool: a key that
     // differs between pools keeps one pool's headers from passing in another.
     this.key = (Math.random() * 2 ** 32) >>> 0;
@@ -497,9 +509,12 @@ export class Tlsf {
    * An allocation of `size` at `align` found no room: asks `onFull` for
    * some and tries once more; else counts the failure and returns 0.
    */
-  private failed(size: number, align: number): number {
+  protected failed(size: number, align: number): number {
     this.assertAttached();
-    if (this.onFull !== undefined && this.onFull(size, align) && size <= this.maxPayload) {
+    if (
+      (size <= this.maxPayload && this.reclaim(blockSizeFor(size), align)) ||
+      (this.onFull !== undefined && this.onFull(size, align) && size <= this.maxPayload)
+    ) {
       const need = blockSizeFor(size);
       const b = align <= Size.Align ? this.take(need) : this.takeAligned(need, align);
       if (b !== Value.Nil) return this.allocated(b);
@@ -516,8 +531,49 @@ export class Tlsf {
     if (this.u32.length === 0) throw bufferLost(this.u8.buffer, this.base + this.capacity);
   }
 
+  /**
+   * Makes room for a block of `need` bytes at `align` that the free blocks
+   * cannot give, from space that counts as free but is held elsewhere (see
+   * `Runs`). Returns whether it made some; only then may it change anything.
+   */
+  protected reclaim(_need: number, _align: number): boolean {
+    return false;
+  }
+
+  /**
+   * Hands the live block at `payload` to a `Block` handle: its check word
+   * gets Value.HandleMark, so that the raw path (`free`, `liveBlock` without
+   * the mark) refuses it.
+   */
+  own(payload: number): void {
+    const b = payload - this.toBlock;
+    this.u32[(b + UsedField.Check) >>> 2] = (checkWord(this.key, b, this.sizeAt(b)) ^
+      Value.HandleMark) >>> 0;
+  }
+
+  /**
+   * Takes the handle mark off the live block at `payload` (always inside
+   * the pool: it came from an allocation), so that the raw path takes it
+   * again; false, and nothing changed, if it is not a used block with a
+   * marked check word that matches its header.
+   */
+  disown(payload: number): boolean {
+    const u32 = this.u32;
+    const b = payload - this.toBlock;
+    const h = u32[b >>> 2]!;
+    const plain = checkWord(this.key, b, sizeOf(h));
+    const check = (b + UsedField.Check) >>> 2;
+    if (
+      (h & (Flag.Free | Flag.Unused)) !== 0 || u32[check] !== ((plain ^ Value.HandleMark) >>> 0)
+    ) {
+      return false;
+    }
+    u32[check] = plain;
+    return true;
+  }
+
   /** Writes the check word of the block just allocated at `b` and counts it; returns its payload's offset. */
-  private allocated(b: number): number {
+  protected allocated(b: number): number {
     const u32 = this.u32;
     const size = sizeOf(u32[b >>> 2]!);
     if (Build.Checks) u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, size);
@@ -595,7 +651,7 @@ export class Tlsf {
    * `before` bytes ends there: for telling damage from data, not on any
    * hot path.
    */
-  private blockStartsAt(at: number, before: number): boolean {
+  protected blockStartsAt(at: number, before: number): boolean {
     const u32 = this.u32;
     if ((before & (Size.Align - 1)) !== 0 || at > this.end) return false;
     if (at === this.end) return true;
@@ -621,7 +677,10 @@ export class Tlsf {
       ? Value.Nil
       : this.resizeBlock(payload - this.toBlock, blockSizeFor(size), align);
     if (b === Value.Nil) {
-      if (this.onFull === undefined || !this.onFull(size, align) || size > this.maxPayload) {
+      if (
+        !((size <= this.maxPayload && this.reclaim(blockSizeFor(size), align)) ||
+          (this.onFull !== undefined && this.onFull(size, align) && size <= this.maxPayload))
+      ) {
         return 0;
       }
       b = this.resizeBlock(payload - this.toBlock, blockSizeFor(size), align);
@@ -646,6 +705,12 @@ export class Tlsf {
     // No block in the bins exceeds a stale bound: if the top block reaches it, nothing to look for.
     if (binned & Value.LargestStale && binned - Value.LargestStale <= top) return top;
     return Math.max(this.largestBinned(), top);
+  }
+
+  /** The largest payload `allocate` can place right now; 0 when nothing is free. */
+  largestPayload(): number {
+    const largest = this.largestFree();
+    return largest >= Size.MinBlock ? largest - Size.BlockHeader : 0;
   }
 
   /** Size of the top block (0 when the pool's end is in use). */
@@ -674,7 +739,7 @@ export class Tlsf {
    * Takes a block of at least `need` bytes: a good fit from the bins, else
    * the top block, else a walk of `need`'s own bin (see `takeSlow`).
    */
-  private take(need: number): number {
+  protected take(need: number): number {
     if (need >= Size.LargeBlock) return this.takeLarge(need);
     const bin = need < Bins.SmallLimit ? this.smallBin(need) : this.largeBin(need);
     return bin >= 0 ? this.fromBin(bin, need) : this.fromTopOrSlow(need);
@@ -742,7 +807,7 @@ export class Tlsf {
   }
 
   /** As `take`, for a payload aligned to `align` (a power of two above Size.Align). */
-  private takeAligned(need: number, align: number): number {
+  protected takeAligned(need: number, align: number): number {
     // Any region this big has room for the largest leading gap `gap` can ask.
     const search = need + align + Size.Align;
     const bin = search < Bins.SmallLimit ? this.smallBin(search) : this.searchAbove(search);
@@ -908,7 +973,7 @@ export class Tlsf {
    * it with its free neighbours. Every header and footer it reads is checked
    * before anything is written.
    */
-  private release(b: number, h: number): void {
+  protected release(b: number, h: number): void {
     const next = b + sizeOf(h);
     if (next === this.u32[HeaderWord.Top] && !(h & Flag.PrevFree)) {
       this.becomeTop(b, this.checkTop(next));
@@ -974,14 +1039,14 @@ export class Tlsf {
   }
 
   /** Size of the free block at `b` (header `h`), after checking `endsAgree`. */
-  private checkFree(b: number, h: number): number {
+  protected checkFree(b: number, h: number): number {
     const size = sizeOf(h);
     if (Build.Checks && !this.endsAgree(b, size)) this.corrupt(Damage.FreeBlock, b);
     return size;
   }
 
   /** Size of the free block before `b`, from its footer, checked against its header. */
-  private footerBefore(b: number): number {
+  protected footerBefore(b: number): number {
     const size = this.u32[(b - FreeField.FooterFromEnd) >>> 2]!;
     if (
       Build.Checks &&
@@ -1022,7 +1087,7 @@ export class Tlsf {
    * reaches the end, which a `top` anywhere else almost never reads as.
    * Returns `top`.
    */
-  private checkTop(top: number): number {
+  protected checkTop(top: number): number {
     if (!Build.Checks) return top;
     // An empty top block is the sentinel, whose flag then says its predecessor is used.
     const expected = top === this.end ? Value.Sentinel : ((this.end - top) | Flag.Free) >>> 0;
@@ -1244,7 +1309,7 @@ export class Tlsf {
   }
 
   /** Adds `delta` bytes to the bytes in use, for resizes. */
-  private account(delta: number): void {
+  protected account(delta: number): void {
     const u32 = this.u32;
     const used = u32[HeaderWord.BytesUsed]! + delta;
     u32[HeaderWord.BytesUsed] = used;
