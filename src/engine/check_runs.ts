@@ -7,15 +7,7 @@
  */
 
 import { corrupt } from "../common/errors.ts";
-import {
-  RunField,
-  RunInfo,
-  RunMap,
-  type Runs,
-  RunsWord,
-  Slot,
-  slotsPerRun,
-} from "./runs.ts";
+import { RunField, RunInfo, RunMap, type Runs, RunsWord, Slot, slotsPerRun } from "./runs.ts";
 import { Size, Value } from "./tlsf.ts";
 
 /** Bytes and slots in use in the runs checked. */

@@ -228,17 +228,43 @@ export class Runs extends Tlsf {
 
   // ── allocating ────────────────────────────────────────────────────────────
 
-  /** As `Tlsf.allocate`; a small request gets a slot. */
+  /**
+   * As `Tlsf.allocate`; a small request gets a slot. The common case is
+   * written out here, within the budget of bytecode that V8 inlines; a
+   * class with no run, a run about to fill or one that was empty, and
+   * damage take `allocateEdge`.
+   */
   override allocate(size: number): number {
     if (size > this.slotMax) return super.allocate(size);
     const u32 = this.u32;
     const k = size <= Slot.Min ? 0 : ((size + Slot.Step - 1) >>> Slot.StepLog2) - Slot.ClassBase;
     const run = u32[this.classHeads + k]!;
-    if (run === Value.Nil) return this.allocateSlow(size, k);
-    const slot = this.takeSlot(run, k);
-    const used = u32[HeaderWord.BytesUsed]! + ((k + Slot.ClassBase) << Slot.StepLog2);
+    const at = (run + RunField.Free) >>> 2;
+    const free = u32[at]!;
+    const rest = free & (free - 1);
+    if (
+      run === Value.Nil || rest === 0 || free === u32[(run + RunField.AllFree) >>> 2] ||
+      (Build.Checks && u32[(run + RunField.Prev) >>> 2] !== this.classNode(k))
+    ) {
+      return this.allocateEdge(size, k);
+    }
+    u32[at] = rest;
+    const slot = (k + Slot.ClassBase) << Slot.StepLog2;
+    const slotsFree = this.words + RunsWord.SlotsFree;
+    u32[slotsFree] = u32[slotsFree]! - slot;
+    const used = u32[HeaderWord.BytesUsed]! + slot;
     u32[HeaderWord.BytesUsed] = used;
     if (used > u32[HeaderWord.PeakUsed]!) u32[HeaderWord.PeakUsed] = used;
+    this.f64[HeaderF64.Allocations]!++;
+    return this.base + run + RunField.Header + (31 - clz32(free ^ rest)) * slot;
+  }
+
+  /** `allocate` for a small request off its common case. */
+  private allocateEdge(size: number, k: number): number {
+    const run = this.u32[this.classHeads + k]!;
+    if (run === Value.Nil) return this.allocateSlow(size, k);
+    const slot = this.takeSlot(run, k);
+    this.account(slotSize(k));
     this.f64[HeaderF64.Allocations]!++;
     return this.base + slot;
   }
@@ -465,24 +491,70 @@ export class Runs extends Tlsf {
 
   // ── freeing ───────────────────────────────────────────────────────────────
 
-  /** As `Tlsf.free`; a slot is known exactly, by its run's bits. */
+  /**
+   * As `Tlsf.free`; a slot is known exactly, by its run's bits. The map's
+   * entry for the offset's chunk leads to its run in the common case;
+   * `freeNear` looks one chunk back.
+   */
   override free(payload: number): number {
     const rel = payload - this.base;
-    if (!(rel >>> 0 === rel && rel < this.mapEnd)) return super.free(payload);
+    if (rel >>> 0 === rel && rel < this.mapEnd) {
+      const g = rel >>> RunMap.ChunkLog2;
+      const e = this.u8[this.map + g]!;
+      const run = ((g + 1) << RunMap.ChunkLog2) - (e << Slot.StepLog2);
+      return e !== 0 && rel >= run ? this.freeSlot(run, rel) : this.freeNear(payload, rel);
+    }
+    return super.free(payload);
+  }
+
+  /** `free` for an offset below the first run start its chunk's map entry gives. */
+  private freeNear(payload: number, rel: number): number {
     const run = this.runOf(rel);
-    if (run === Value.Nil) return super.free(payload);
-    if (!this.runIntact(run)) this.damaged(run);
+    return run === Value.Nil ? super.free(payload) : this.freeSlot(run, rel);
+  }
+
+  /**
+   * `free` for offset `rel` in the run that the map names `run`: its header
+   * checked, the offset a slot's start, the slot live and no `Block`'s.
+   */
+  private freeSlot(run: number, rel: number): number {
     const u32 = this.u32;
-    const i = this.slotIndex(run, rel);
-    if (i < 0) return Status.NotABlock;
+    const h = u32[run >>> 2]!;
+    const info = u32[(run + RunField.Info) >>> 2]!;
+    if (
+      Build.Checks && ((h & (Flag.Free | Flag.Unused)) !== 0 ||
+        u32[(run + UsedField.Check) >>> 2] !== this.runCheck(run, (h & ~Flag.Mask) >>> 0, info))
+    ) {
+      this.damaged(run);
+    }
+    const slot = (((info >>> RunInfo.ClassShift) & RunInfo.ClassMask) + Slot.ClassBase) <<
+      Slot.StepLog2;
+    const d = rel - run - RunField.Header;
+    const i = imul(d, info >>> RunInfo.DivisorShift) >>> RunInfo.DivShift;
+    if (i >= ((info >>> RunInfo.CountShift) & RunInfo.CountMask) || i * slot !== d) {
+      return Status.NotABlock;
+    }
     const bit = 1 << i;
-    const free = u32[(run + RunField.Free) >>> 2]!;
-    if (free & bit) return Status.FreeBlock;
-    if (u32[(run + RunField.Handles) >>> 2]! & bit) return Status.NotABlock;
-    const slot = this.giveSlot(run, free, bit);
+    const at = (run + RunField.Free) >>> 2;
+    const free = u32[at]!;
+    if ((free | u32[(run + RunField.Handles) >>> 2]!) & bit) {
+      return free & bit ? Status.FreeBlock : Status.NotABlock;
+    }
+    const now = (free | bit) >>> 0;
+    u32[at] = now;
+    if (free === 0 || now === u32[(run + RunField.AllFree) >>> 2]) this.freeEdge(run, info, free);
+    const slotsFree = this.words + RunsWord.SlotsFree;
+    u32[slotsFree] = u32[slotsFree]! + slot;
     u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - slot;
     this.f64[HeaderF64.Frees]!++;
     return 0;
+  }
+
+  /** A slot of `run` was freed: it was full (its free bits were `free`), or it is now empty. */
+  private freeEdge(run: number, info: number, free: number): void {
+    const k = (info >>> RunInfo.ClassShift) & RunInfo.ClassMask;
+    if (free === 0) this.pushRun(run, k);
+    if (this.isEmpty(run)) this.runEmptied(run, k);
   }
 
   /**
@@ -595,8 +667,9 @@ export class Runs extends Tlsf {
       if (end === u32[HeaderWord.Top]) return this.end;
       const h = u32[end >>> 2]!;
       if (h & Flag.Free) end += this.checkFree(end, h);
-      else if (end < this.mapEnd && this.runIntact(end) && this.isHeld(end)) end += this.sizeAt(end);
-      else return end;
+      else if (end < this.mapEnd && this.runIntact(end) && this.isHeld(end)) {
+        end += this.sizeAt(end);
+      } else return end;
     }
     return this.damaged(run);
   }
