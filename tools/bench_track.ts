@@ -16,8 +16,8 @@
 
 import { parseArgs } from "node:util";
 import { cliArgs } from "./_cli_args.ts";
+import { type BenchJson, benchJson, meanOf, median, ROOT } from "./_bench_json.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const SUITE = "bench/tracked_bench.ts";
 const HISTORY = new URL("bench/history.jsonl", ROOT);
 const DEFAULT_RUNS = 5;
@@ -59,12 +59,6 @@ interface Entry {
   benches: Record<string, Figure>;
 }
 
-interface BenchJson {
-  runtime: string;
-  cpu: string;
-  benches: { name: string; baseline: boolean; results: { ok?: { avg: number } }[] }[];
-}
-
 function parseFlags() {
   try {
     return parseArgs({
@@ -99,21 +93,6 @@ async function git(...args: string[]): Promise<string> {
   return decoder.decode(stdout).trim();
 }
 
-async function benchOnce(): Promise<BenchJson> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bench", "--json", "--allow-read", "--allow-write", "--allow-env", "--allow-run", SUITE],
-    cwd: ROOT.pathname,
-  }).output();
-  if (code !== 0) throw new Error(`deno bench failed:\n${decoder.decode(stderr)}`);
-  return JSON.parse(decoder.decode(stdout));
-}
-
-function median(values: number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 function spread(values: number[]): Spread {
   const mid = median(values);
   return {
@@ -127,18 +106,13 @@ const perBench = new Map<string, { baseline: boolean; ns: number[]; relative: nu
 let last: BenchJson | undefined;
 for (let i = 0; i < runs; i++) {
   console.error(`run ${i + 1} of ${runs}: deno bench --json ${SUITE}`);
-  last = await benchOnce();
-  const avgOf = (bench: BenchJson["benches"][number]) => {
-    const avg = bench.results[0]?.ok?.avg;
-    if (avg === undefined) throw new Error(`The bench "${bench.name}" failed.`);
-    return avg;
-  };
+  last = await benchJson([SUITE]);
   const baseline = last.benches.find((bench) => bench.baseline);
   if (baseline === undefined) throw new Error(`${SUITE} has no baseline bench.`);
   for (const bench of last.benches) {
     const figures = perBench.get(bench.name) ?? { baseline: bench.baseline, ns: [], relative: [] };
-    figures.ns.push(avgOf(bench));
-    figures.relative.push(avgOf(bench) / avgOf(baseline));
+    figures.ns.push(meanOf(bench));
+    figures.relative.push(meanOf(bench) / meanOf(baseline));
     perBench.set(bench.name, figures);
   }
 }

@@ -1,5 +1,7 @@
-// A copy of the library built with `Build.Checks = 0`, so that a bench can
-// measure what the integrity checks cost against the same code without them.
+// Copies of the library's src/, each a module graph of its own: with or
+// without the integrity checks (`Build.Checks`), or as a git commit had it,
+// so that a bench can compare them in one run without their calls sharing
+// compiled code.
 
 /** The file, relative to src/, whose one line switches the checks on. */
 const SWITCH_FILE = "engine/tlsf.ts";
@@ -49,6 +51,21 @@ export interface LibraryCopy {
   Pool: typeof import("../mod.ts").Pool;
   /** A churn step factory of its own, so that each copy's calls stay monomorphic. */
   churn: ChurnFactory;
+  /**
+   * One of the modules the copy was asked to load (`CopyOptions.modules`),
+   * by its path relative to src/; `M` is its type, such as
+   * `typeof import("../src/trace/replay.ts")`. The copy's own code, so it
+   * calls the copy's `Pool` and no other.
+   *
+   * @throws {Error} If the copy was not asked to load `path`.
+   */
+  module<M>(path: string): M;
+}
+
+/** What a copy of the library loads besides its `Pool` and churn step. */
+export interface CopyOptions {
+  /** More modules of the copy to import, by path relative to src/, such as "trace/replay.ts". */
+  modules?: readonly string[];
 }
 
 /**
@@ -83,9 +100,13 @@ export async function copySource(
 
 /**
  * Copies src/ into a new temporary directory, with the integrity checks on
- * or off, and imports it. Each copy is a separate module graph.
+ * or off, and imports it, with `options.modules`. Each copy is a separate
+ * module graph.
  */
-export async function libraryCopy(checks: boolean): Promise<LibraryCopy> {
+export async function libraryCopy(
+  checks: boolean,
+  options: CopyOptions = {},
+): Promise<LibraryCopy> {
   let switched = false;
   const base = await copySource(`mm-alloc-checks-${checks ? "on" : "off"}-`, (file, text) => {
     if (file !== SWITCH_FILE) return text;
@@ -96,20 +117,19 @@ export async function libraryCopy(checks: boolean): Promise<LibraryCopy> {
     return checks ? text : text.replace(SWITCH, "$1Checks = 0,");
   });
   if (!switched) throw new Error(`src/${SWITCH_FILE} is missing: the checks cannot be switched.`);
-  await Deno.writeTextFile(new URL("churn.js", base), CHURN_JS);
-  const { Pool } = await import(new URL("api/pool.ts", base).href);
-  const { churn } = await import(new URL("churn.js", base).href);
-  // Loaded whole, so the files are no longer needed.
-  await Deno.remove(base, { recursive: true });
-  return { Pool, churn };
+  return await load(base, base, options);
 }
 
 /**
  * The library as it was at `commit` (its src/, taken with `git archive`),
- * imported as a separate module graph: for comparing a change with the code
- * before it in the same run. Null if git or the commit is not there.
+ * imported as a separate module graph, with `options.modules`: for comparing
+ * a change with the code before it in the same run. Null if git or the
+ * commit is not there.
  */
-export async function libraryAtCommit(commit: string): Promise<LibraryCopy | null> {
+export async function libraryAtCommit(
+  commit: string,
+  options: CopyOptions = {},
+): Promise<LibraryCopy | null> {
   const root = new URL("..", import.meta.url).pathname;
   const archive = await new Deno.Command("git", {
     args: ["-C", root, "archive", "--format=tar", commit, "src"],
@@ -123,10 +143,34 @@ export async function libraryAtCommit(commit: string): Promise<LibraryCopy | nul
   await writer.write(archive.stdout);
   await writer.close();
   if (!(await tar.status).success) throw new Error(`Could not unpack src/ of ${commit}.`);
-  await Deno.writeTextFile(`${dir}/src/churn.js`, CHURN_JS);
-  const base = new URL(`file://${dir}/src/`);
-  const { Pool } = await import(new URL("api/pool.ts", base).href);
-  const { churn } = await import(new URL("churn.js", base).href);
-  await Deno.remove(dir, { recursive: true });
-  return { Pool, churn };
+  return await load(new URL(`file://${dir}/src/`), new URL(`file://${dir}/`), options);
+}
+
+/**
+ * Imports the copy of src/ at `base` (its `Pool`, the churn step written
+ * next to it, and `options.modules`), then removes `dir`, which holds it:
+ * the modules are loaded whole, so their files are no longer needed.
+ */
+async function load(base: URL, dir: URL, options: CopyOptions): Promise<LibraryCopy> {
+  const modules = new Map<string, unknown>();
+  let Pool: LibraryCopy["Pool"];
+  let churn: ChurnFactory;
+  try {
+    await Deno.writeTextFile(new URL("churn.js", base), CHURN_JS);
+    ({ Pool } = await import(new URL("api/pool.ts", base).href));
+    ({ churn } = await import(new URL("churn.js", base).href));
+    for (const path of options.modules ?? []) {
+      modules.set(path, await import(new URL(path, base).href));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  return {
+    Pool,
+    churn,
+    module<M>(path: string): M {
+      if (!modules.has(path)) throw new Error(`The copy did not load src/${path}.`);
+      return modules.get(path) as M;
+    },
+  };
 }

@@ -296,8 +296,15 @@ function countOf(trace: Trace, limit: number | undefined): number {
   return Math.min(limit, trace.length);
 }
 
-/** Peak live bytes and blocks of the first `count` operations, without a pool. */
-function livePeaks(trace: Trace, count: number): { peakLiveBytes: number; peakLiveBlocks: number } {
+/**
+ * Peak live bytes and blocks of the first `count` operations, without a
+ * pool: what `replayTrace` reports of a replay that does not fail, for
+ * sizing a pool before replaying into it.
+ */
+export function livePeaks(
+  trace: Trace,
+  count: number = trace.length,
+): { peakLiveBytes: number; peakLiveBlocks: number } {
   const { ops, ids, newIds, sizes } = trace;
   const lengths = new Float64Array(trace.idCount);
   let live = 0;
