@@ -110,6 +110,12 @@ export function checkRuns(runs: Runs, found: readonly number[]): RunsInUse {
     corrupt(`the run at ${withRoom.values().next().value} has a free slot but is in no list`);
   }
 
+  for (let k = 0; k < Slot.Classes; k++) {
+    if (u32[words + RunsWord.Asked + k]! > Slot.Warm) {
+      corrupt(`the count of requests of class ${k} is overwritten`);
+    }
+  }
+
   const counters: [RunsWord, number, string][] = [
     [RunsWord.Runs, found.length, "runs"],
     [RunsWord.Overhead, overhead, "bytes of run headers"],
