@@ -3,8 +3,8 @@
 // so that a bench can compare them in one run without their calls sharing
 // compiled code.
 
-/** The file, relative to src/, whose one line switches the checks on. */
-const SWITCH_FILE = "engine/tlsf.ts";
+/** The files, relative to src/, each with one line that switches the checks on. */
+const SWITCH_FILES = ["engine/tlsf.ts", "engine/runs.ts"];
 /** That line. */
 const SWITCH = /^(\s*)Checks = 1,$/m;
 
@@ -107,16 +107,17 @@ export async function libraryCopy(
   checks: boolean,
   options: CopyOptions = {},
 ): Promise<LibraryCopy> {
-  let switched = false;
+  const switched = new Set<string>();
   const base = await copySource(`mm-alloc-checks-${checks ? "on" : "off"}-`, (file, text) => {
-    if (file !== SWITCH_FILE) return text;
-    if (!SWITCH.test(text)) {
-      throw new Error(`src/${SWITCH_FILE} has no \`Checks = 1,\` line to switch.`);
-    }
-    switched = true;
+    if (!SWITCH_FILES.includes(file)) return text;
+    if (!SWITCH.test(text)) throw new Error(`src/${file} has no \`Checks = 1,\` line to switch.`);
+    switched.add(file);
     return checks ? text : text.replace(SWITCH, "$1Checks = 0,");
   });
-  if (!switched) throw new Error(`src/${SWITCH_FILE} is missing: the checks cannot be switched.`);
+  const missing = SWITCH_FILES.filter((file) => !switched.has(file));
+  if (missing.length > 0) {
+    throw new Error(`src/${missing.join(", src/")} is missing: the checks cannot be switched.`);
+  }
   return await load(base, base, options);
 }
 

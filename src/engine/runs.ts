@@ -11,21 +11,57 @@
  */
 
 import { corrupt } from "../common/errors.ts";
-import {
-  blockSizeFor,
-  Build,
-  checkWord,
-  Flag,
-  FreeField,
-  HeaderF64,
-  HeaderWord,
-  headsEnd,
-  Size,
-  Status,
-  Tlsf,
-  UsedField,
-  Value,
-} from "./tlsf.ts";
+import { blockSizeFor, checkWord, FreeField, headsEnd, Tlsf } from "./tlsf.ts";
+
+/**
+ * The members of `tlsf.ts`'s layout enums that this file reads, with their
+ * values there. A const enum is inlined only in the file that declares it:
+ * imported, each member is a property load at every use, and on the hot
+ * paths below that took a third of the time. `tests/runs_test.ts` checks
+ * that every member equals its original.
+ */
+export const enum Tier {
+  /** Build.Checks: 1 in every build that ships (`bench/checks_bench.ts` builds a copy with 0). */
+  Checks = 1,
+  /** Value.Nil. */
+  Nil = 0,
+  /** Value.CheckMul. */
+  CheckMul = 0x9e3779b1,
+  /** Flag.Free. */
+  Free = 1,
+  /** Flag.PrevFree. */
+  PrevFree = 2,
+  /** Flag.Unused. */
+  Unused = 4,
+  /** Flag.Mask. */
+  FlagMask = 7,
+  /** HeaderWord.Top. */
+  Top = 3,
+  /** HeaderWord.BytesUsed. */
+  BytesUsed = 10,
+  /** HeaderWord.PeakUsed. */
+  PeakUsed = 11,
+  /** HeaderF64.Allocations. */
+  Allocations = 6,
+  /** HeaderF64.Frees. */
+  Frees = 7,
+  /** Size.Word. */
+  Word = 4,
+  /** Size.Align. */
+  Align = 8,
+  /** Size.BlockHeader. */
+  BlockHeader = 8,
+  /** Size.Sentinel. */
+  Sentinel = 8,
+  /** UsedField.Check. */
+  Check = 4,
+  /** Status.NotABlock. */
+  NotABlock = -1,
+  /** Status.FreeBlock. */
+  FreeBlock = -2,
+  /** Status.Damaged. */
+  Damaged = -3,
+}
 
 // ── layout ────────────────────────────────────────────────────────────────
 //
@@ -175,9 +211,9 @@ export function slotsPerRun(k: number): number {
 
 /** Bytes of metadata after the bin heads of a pool whose blocks end at `end`: none without runs. */
 export function runsMetadata(end: number): number {
-  return end + Size.Sentinel < RunMap.MinPool
+  return end + Tier.Sentinel < RunMap.MinPool
     ? 0
-    : RunsWord.Map * Size.Word + Math.ceil(end / RunMap.Chunk);
+    : RunsWord.Map * Tier.Word + Math.ceil(end / RunMap.Chunk);
 }
 
 /** What a run's header says of it, decoded (see `Runs.runAt`). */
@@ -212,12 +248,12 @@ export class Runs extends Tlsf {
 
   /** As `Tlsf`'s; a pool of RunMap.MinPool bytes or more gets runs. */
   constructor(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, rows: number) {
-    const end = byteLength - Size.Sentinel;
+    const end = byteLength - Tier.Sentinel;
     const reserved = runsMetadata(end);
     super(buffer, byteOffset, byteLength, rows, reserved);
-    this.words = headsEnd(rows) / Size.Word;
+    this.words = headsEnd(rows) / Tier.Word;
     this.classHeads = this.words + RunsWord.Heads;
-    this.map = (this.words + RunsWord.Map) * Size.Word;
+    this.map = (this.words + RunsWord.Map) * Tier.Word;
     this.mapEnd = reserved === 0 ? 0 : end;
     this.slotMax = reserved === 0 ? -1 : Slot.Max;
     if (reserved !== 0) this.u32[this.words + RunsWord.MapEnd] = end;
@@ -256,8 +292,8 @@ export class Runs extends Tlsf {
     const free = u32[at]!;
     const rest = free & (free - 1);
     if (
-      run === Value.Nil ||
-      (Build.Checks && (free === 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k)))
+      run === Tier.Nil ||
+      (Tier.Checks && (free === 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k)))
     ) {
       return this.allocateEdge(size, k);
     }
@@ -267,20 +303,20 @@ export class Runs extends Tlsf {
     const slot = (k + Slot.ClassBase) << Slot.StepLog2;
     const slotsFree = this.words + RunsWord.SlotsFree;
     u32[slotsFree] = u32[slotsFree]! - slot;
-    const used = u32[HeaderWord.BytesUsed]! + slot;
-    u32[HeaderWord.BytesUsed] = used;
-    if (used > u32[HeaderWord.PeakUsed]!) u32[HeaderWord.PeakUsed] = used;
-    this.f64[HeaderF64.Allocations]!++;
+    const used = u32[Tier.BytesUsed]! + slot;
+    u32[Tier.BytesUsed] = used;
+    if (used > u32[Tier.PeakUsed]!) u32[Tier.PeakUsed] = used;
+    this.f64[Tier.Allocations]!++;
     return this.base + run + RunField.Header + (31 - clz32(free ^ rest)) * slot;
   }
 
   /** `allocate` for a small request off its common case: no run, an empty one, or damage. */
   private allocateEdge(size: number, k: number): number {
     const run = this.u32[this.classHeads + k]!;
-    if (run === Value.Nil) return this.allocateSlow(size, k);
+    if (run === Tier.Nil) return this.allocateSlow(size, k);
     const slot = this.takeSlot(run, k);
     this.account(slotSize(k));
-    this.f64[HeaderF64.Allocations]!++;
+    this.f64[Tier.Allocations]!++;
     return this.base + slot;
   }
 
@@ -294,7 +330,7 @@ export class Runs extends Tlsf {
     const free = u32[at]!;
     const bit = free & -free;
     if (
-      Build.Checks &&
+      Tier.Checks &&
       (bit === 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k))
     ) {
       this.damaged(run);
@@ -320,7 +356,7 @@ export class Runs extends Tlsf {
     const info = u32[(run + RunField.Info) >>> 2]!;
     const slots = ((info >>> RunInfo.CountShift) & RunInfo.CountMask) *
       ((((info >>> RunInfo.ClassShift) & RunInfo.ClassMask) + Slot.ClassBase) << Slot.StepLog2);
-    return ((u32[run >>> 2]! & ~Flag.Mask) >>> 0) - slots;
+    return ((u32[run >>> 2]! & ~Tier.FlagMask) >>> 0) - slots;
   }
 
   /** `run`, the head of class `k`'s list, has no free slot left: it leaves the list. */
@@ -328,10 +364,10 @@ export class Runs extends Tlsf {
     const u32 = this.u32;
     const next = u32[(run + RunField.Next) >>> 2]!;
     u32[this.classHeads + k] = next;
-    if (next !== Value.Nil) u32[(next + RunField.Prev) >>> 2] = this.classNode(k);
+    if (next !== Tier.Nil) u32[(next + RunField.Prev) >>> 2] = this.classNode(k);
     else u32[this.words + RunsWord.Classes]! &= ~(1 << k);
-    u32[(run + RunField.Next) >>> 2] = Value.Nil;
-    u32[(run + RunField.Prev) >>> 2] = Value.Nil;
+    u32[(run + RunField.Next) >>> 2] = Tier.Nil;
+    u32[(run + RunField.Prev) >>> 2] = Tier.Nil;
   }
 
   /**
@@ -339,7 +375,7 @@ export class Runs extends Tlsf {
    * have as a run's Next field, so that a list's first run links back to it.
    */
   private classNode(k: number): number {
-    return (this.classHeads + k) * Size.Word - RunField.Next;
+    return (this.classHeads + k) * Tier.Word - RunField.Next;
   }
 
   /**
@@ -349,8 +385,8 @@ export class Runs extends Tlsf {
    */
   private allocateSlow(size: number, k: number): number {
     const slot = this.placeSmall(size, k);
-    if (slot === Value.Nil) return this.failed(size, Size.Align);
-    this.f64[HeaderF64.Allocations]!++;
+    if (slot === Tier.Nil) return this.failed(size, Tier.Align);
+    this.f64[Tier.Allocations]!++;
     return this.base + slot;
   }
 
@@ -362,16 +398,16 @@ export class Runs extends Tlsf {
   private placeSmall(size: number, k: number): number {
     const u32 = this.u32;
     let run = u32[this.classHeads + k]!;
-    if (run === Value.Nil && this.warm(k)) run = this.newRun(k);
-    if (run !== Value.Nil) {
+    if (run === Tier.Nil && this.warm(k)) run = this.newRun(k);
+    if (run !== Tier.Nil) {
       const slot = this.takeSlot(run, k);
       this.account(slotSize(k));
       return slot;
     }
     const b = this.take(blockSizeFor(size));
-    if (b !== Value.Nil) return this.placed(b);
+    if (b !== Tier.Nil) return this.placed(b);
     const larger = u32[this.words + RunsWord.Classes]! & (~0 << (k + 1));
-    if (larger === 0) return Value.Nil;
+    if (larger === 0) return Tier.Nil;
     const other = 31 - clz32(larger & -larger);
     const slot = this.takeSlot(u32[this.classHeads + other]!, other);
     this.account(slotSize(other));
@@ -391,9 +427,9 @@ export class Runs extends Tlsf {
   /** Seals the TLSF block just taken at `b` as live and counts its bytes; returns its payload's offset. */
   private placed(b: number): number {
     const size = this.sizeAt(b);
-    this.u32[(b + UsedField.Check) >>> 2] = checkWord(this.key, b, size);
+    this.u32[(b + Tier.Check) >>> 2] = checkWord(this.key, b, size);
     this.account(size);
-    return b + Size.BlockHeader;
+    return b + Tier.BlockHeader;
   }
 
   /** Carves a run of class `k` from the TLSF tier and puts it at the head of its list; Nil if none fits. */
@@ -402,18 +438,18 @@ export class Runs extends Tlsf {
     const slot = slotSize(k);
     const count = slotsPerRun(k);
     const b = this.take(RunField.Header + count * slot);
-    if (b === Value.Nil) return Value.Nil;
+    if (b === Tier.Nil) return Tier.Nil;
     const size = this.sizeAt(b);
     // Only a pool that grew has room past the map: its small blocks come from the TLSF tier there.
     if (b + size > this.mapEnd) {
       this.release(b, u32[b >>> 2]!);
-      return Value.Nil;
+      return Tier.Nil;
     }
     const divisor = Math.ceil(2 ** RunInfo.DivShift / slot);
     const info = ((k | (count << (RunInfo.CountShift - RunInfo.ClassShift)) |
       (divisor << (RunInfo.DivisorShift - RunInfo.ClassShift))) << RunInfo.ClassShift) >>> 0;
     const all = count === Slot.MaxPerRun ? 0xffffffff : (1 << count) - 1;
-    u32[(b + UsedField.Check) >>> 2] = this.runCheck(b, size, info);
+    u32[(b + Tier.Check) >>> 2] = this.runCheck(b, size, info);
     u32[(b + RunField.Info) >>> 2] = info;
     u32[(b + RunField.Free) >>> 2] = all;
     u32[(b + RunField.Handles) >>> 2] = 0;
@@ -428,7 +464,7 @@ export class Runs extends Tlsf {
 
   /** The check word of a run at `b` of `size` bytes with `info`: never a block's plain or marked one. */
   runCheck(b: number, size: number, info: number): number {
-    return (checkWord(this.key, b, size) ^ imul(info ^ RunInfo.Mark, Value.CheckMul)) >>> 0;
+    return (checkWord(this.key, b, size) ^ imul(info ^ RunInfo.Mark, Tier.CheckMul)) >>> 0;
   }
 
   /** Puts `run` at the head of class `k`'s list; an empty run held there goes back to the TLSF tier. */
@@ -436,10 +472,10 @@ export class Runs extends Tlsf {
     const u32 = this.u32;
     let head = u32[this.classHeads + k]!;
     // An empty run is held only as its class's one run.
-    if (head !== Value.Nil && this.isEmpty(head)) head = this.releaseHeld(head, k);
+    if (head !== Tier.Nil && this.isEmpty(head)) head = this.releaseHeld(head, k);
     const node = this.classNode(k);
-    if (head === Value.Nil) u32[this.words + RunsWord.Classes]! |= 1 << k;
-    else if (Build.Checks && u32[(head + RunField.Prev) >>> 2] !== node) this.damaged(head);
+    if (head === Tier.Nil) u32[this.words + RunsWord.Classes]! |= 1 << k;
+    else if (Tier.Checks && u32[(head + RunField.Prev) >>> 2] !== node) this.damaged(head);
     else u32[(head + RunField.Prev) >>> 2] = run;
     u32[(run + RunField.Next) >>> 2] = head;
     u32[(run + RunField.Prev) >>> 2] = node;
@@ -478,20 +514,20 @@ export class Runs extends Tlsf {
     const chunkEnd = (g + 1) << RunMap.ChunkLog2;
     const e = u8[this.map + g]!;
     if (e !== 0 && rel >= chunkEnd - (e << Slot.StepLog2)) return chunkEnd - (e << Slot.StepLog2);
-    if (g === 0) return Value.Nil;
+    if (g === 0) return Tier.Nil;
     const before = u8[this.map + g - 1]!;
-    if (before === 0) return Value.Nil;
+    if (before === 0) return Tier.Nil;
     const run = chunkEnd - RunMap.Chunk - (before << Slot.StepLog2);
-    return rel < run + this.sizeAt(run) ? run : Value.Nil;
+    return rel < run + this.sizeAt(run) ? run : Tier.Nil;
   }
 
   /** Whether the run at `run` has a header that its check word vouches for. */
   private runIntact(run: number): boolean {
     const u32 = this.u32;
     const h = u32[run >>> 2]!;
-    return (h & (Flag.Free | Flag.Unused)) === 0 &&
-      u32[(run + UsedField.Check) >>> 2] ===
-        this.runCheck(run, (h & ~Flag.Mask) >>> 0, u32[(run + RunField.Info) >>> 2]!);
+    return (h & (Tier.Free | Tier.Unused)) === 0 &&
+      u32[(run + Tier.Check) >>> 2] ===
+        this.runCheck(run, (h & ~Tier.FlagMask) >>> 0, u32[(run + RunField.Info) >>> 2]!);
   }
 
   /**
@@ -511,9 +547,9 @@ export class Runs extends Tlsf {
    * run; throws `corrupt` when the map leads to a run whose header is damaged.
    */
   private checkedRunOf(rel: number): number {
-    if (!(rel >>> 0 === rel && rel < this.mapEnd)) return Value.Nil;
+    if (!(rel >>> 0 === rel && rel < this.mapEnd)) return Tier.Nil;
     const run = this.runOf(rel);
-    if (run !== Value.Nil && !this.runIntact(run)) this.damaged(run);
+    if (run !== Tier.Nil && !this.runIntact(run)) this.damaged(run);
     return run;
   }
 
@@ -533,14 +569,14 @@ export class Runs extends Tlsf {
     // The entry names the run that holds the chunk's last byte; one before `rel` is ours.
     if (run > rel || run === (g + 1) << RunMap.ChunkLog2) {
       run = this.runOf(rel);
-      if (run === Value.Nil) return super.free(payload);
+      if (run === Tier.Nil) return super.free(payload);
     }
     const u32 = this.u32;
     const h = u32[run >>> 2]!;
     const info = u32[(run + RunField.Info) >>> 2]!;
     if (
-      Build.Checks && ((h & (Flag.Free | Flag.Unused)) !== 0 ||
-        u32[(run + UsedField.Check) >>> 2] !== this.runCheck(run, (h & ~Flag.Mask) >>> 0, info))
+      Tier.Checks && ((h & (Tier.Free | Tier.Unused)) !== 0 ||
+        u32[(run + Tier.Check) >>> 2] !== this.runCheck(run, (h & ~Tier.FlagMask) >>> 0, info))
     ) {
       this.damaged(run);
     }
@@ -549,13 +585,13 @@ export class Runs extends Tlsf {
     const d = rel - run - RunField.Header;
     const i = imul(d, info >>> RunInfo.DivisorShift) >>> RunInfo.DivShift;
     if (i >= ((info >>> RunInfo.CountShift) & RunInfo.CountMask) || i * slot !== d) {
-      return Status.NotABlock;
+      return Tier.NotABlock;
     }
     const bit = 1 << i;
     const at = (run + RunField.Free) >>> 2;
     const free = u32[at]!;
     if ((free | u32[(run + RunField.Handles) >>> 2]!) & bit) {
-      return free & bit ? Status.FreeBlock : Status.NotABlock;
+      return free & bit ? Tier.FreeBlock : Tier.NotABlock;
     }
     const now = (free | bit) >>> 0;
     u32[at] = now;
@@ -565,8 +601,8 @@ export class Runs extends Tlsf {
     }
     const slotsFree = this.words + RunsWord.SlotsFree;
     u32[slotsFree] = u32[slotsFree]! + slot;
-    u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - slot;
-    this.f64[HeaderF64.Frees]!++;
+    u32[Tier.BytesUsed] = u32[Tier.BytesUsed]! - slot;
+    this.f64[Tier.Frees]!++;
     return 0;
   }
 
@@ -596,7 +632,7 @@ export class Runs extends Tlsf {
     const u32 = this.u32;
     const at = this.words + RunsWord.Overhead;
     u32[at] = u32[at]! - this.overheadOf(run);
-    if (u32[this.classHeads + k] !== run || u32[(run + RunField.Next) >>> 2] !== Value.Nil) {
+    if (u32[this.classHeads + k] !== run || u32[(run + RunField.Next) >>> 2] !== Tier.Nil) {
       this.releaseRun(run, k);
     }
   }
@@ -607,18 +643,18 @@ export class Runs extends Tlsf {
     const next = u32[(run + RunField.Next) >>> 2]!;
     const prev = u32[(run + RunField.Prev) >>> 2]!;
     if (
-      Build.Checks && (u32[(prev + RunField.Next) >>> 2] !== run ||
-        (next !== Value.Nil && u32[(next + RunField.Prev) >>> 2] !== run))
+      Tier.Checks && (u32[(prev + RunField.Next) >>> 2] !== run ||
+        (next !== Tier.Nil && u32[(next + RunField.Prev) >>> 2] !== run))
     ) {
       this.damaged(run);
     }
     const h = u32[run >>> 2]!;
-    const size = (h & ~Flag.Mask) >>> 0;
+    const size = (h & ~Tier.FlagMask) >>> 0;
     const count = slotsPerRun(k);
     // The release checks the neighbours before it writes: if it throws, the run is as it was.
     this.release(run, h);
     u32[(prev + RunField.Next) >>> 2] = next;
-    if (next !== Value.Nil) u32[(next + RunField.Prev) >>> 2] = prev;
+    if (next !== Tier.Nil) u32[(next + RunField.Prev) >>> 2] = prev;
     else if (prev === this.classNode(k)) u32[this.words + RunsWord.Classes]! &= ~(1 << k);
     this.mapRun(run, size, false);
     u32[this.words + RunsWord.Runs]!--;
@@ -634,7 +670,7 @@ export class Runs extends Tlsf {
   protected override reclaim(need: number, align: number): boolean {
     if (this.mapEnd === 0) return false;
     const u32 = this.u32;
-    const want = align <= Size.Align ? need : need + align + Size.Align;
+    const want = align <= Tier.Align ? need : need + align + Tier.Align;
     for (let classes = u32[this.words + RunsWord.Classes]!; classes !== 0; classes &= classes - 1) {
       const run = u32[this.classHeads + 31 - clz32(classes & -classes)]!;
       if (!this.isEmpty(run)) continue;
@@ -661,12 +697,12 @@ export class Runs extends Tlsf {
     let start = run;
     // Free blocks never touch, and each class holds one run at most: the walk is short.
     for (let steps = 0; steps <= 2 * Slot.Classes; steps++) {
-      if (u32[start >>> 2]! & Flag.PrevFree) {
+      if (u32[start >>> 2]! & Tier.PrevFree) {
         start -= this.footerBefore(start);
         continue;
       }
-      const before = start > this.first ? this.runOf(start - 1) : Value.Nil;
-      if (before === Value.Nil || !this.runIntact(before) || !this.isHeld(before)) return start;
+      const before = start > this.first ? this.runOf(start - 1) : Tier.Nil;
+      if (before === Tier.Nil || !this.runIntact(before) || !this.isHeld(before)) return start;
       start = before;
     }
     return this.damaged(run);
@@ -677,9 +713,9 @@ export class Runs extends Tlsf {
     const u32 = this.u32;
     let end = run + this.sizeAt(run);
     for (let steps = 0; steps <= 2 * Slot.Classes; steps++) {
-      if (end === u32[HeaderWord.Top]) return this.end;
+      if (end === u32[Tier.Top]) return this.end;
       const h = u32[end >>> 2]!;
-      if (h & Flag.Free) end += this.checkFree(end, h);
+      if (h & Tier.Free) end += this.checkFree(end, h);
       else if (end < this.mapEnd && this.runIntact(end) && this.isHeld(end)) {
         end += this.sizeAt(end);
       } else return end;
@@ -726,21 +762,21 @@ export class Runs extends Tlsf {
     const rel = payload - this.base;
     if (!(rel >>> 0 === rel && rel < this.mapEnd)) return super.liveBlock(payload, mark);
     const run = this.runOf(rel);
-    if (run === Value.Nil) return super.liveBlock(payload, mark);
-    if (!this.runIntact(run)) return Status.Damaged;
+    if (run === Tier.Nil) return super.liveBlock(payload, mark);
+    if (!this.runIntact(run)) return Tier.Damaged;
     const i = this.slotIndex(run, rel);
-    if (i < 0) return Status.NotABlock;
+    if (i < 0) return Tier.NotABlock;
     const u32 = this.u32;
-    if (u32[(run + RunField.Free) >>> 2]! & (1 << i)) return Status.FreeBlock;
+    if (u32[(run + RunField.Free) >>> 2]! & (1 << i)) return Tier.FreeBlock;
     const owned = (u32[(run + RunField.Handles) >>> 2]! >>> i) & 1;
-    if (owned !== (mark === 0 ? 0 : 1)) return Status.NotABlock;
+    if (owned !== (mark === 0 ? 0 : 1)) return Tier.NotABlock;
     return slotSize((u32[(run + RunField.Info) >>> 2]! >>> RunInfo.ClassShift) & RunInfo.ClassMask);
   }
 
   /** As `Tlsf.own`; a slot's handle bit is set. */
   override own(payload: number): void {
     const run = this.checkedRunOf(payload - this.base);
-    if (run === Value.Nil) return super.own(payload);
+    if (run === Tier.Nil) return super.own(payload);
     const bit = 1 << this.slotIndex(run, payload - this.base);
     this.u32[(run + RunField.Handles) >>> 2]! |= bit;
   }
@@ -749,7 +785,7 @@ export class Runs extends Tlsf {
   override disown(payload: number): boolean {
     const rel = payload - this.base;
     const run = this.checkedRunOf(rel);
-    if (run === Value.Nil) return super.disown(payload);
+    if (run === Tier.Nil) return super.disown(payload);
     const i = this.slotIndex(run, rel);
     const u32 = this.u32;
     const handles = u32[(run + RunField.Handles) >>> 2]!;
@@ -785,7 +821,7 @@ export class Runs extends Tlsf {
   override resize(payload: number, size: number, align: number): number {
     const rel = payload - this.base;
     const run = this.checkedRunOf(rel);
-    if (run === Value.Nil) return super.resize(payload, size, align);
+    if (run === Tier.Nil) return super.resize(payload, size, align);
     const u32 = this.u32;
     const i = this.slotIndex(run, rel);
     const k = (u32[(run + RunField.Info) >>> 2]! >>> RunInfo.ClassShift) & RunInfo.ClassMask;
@@ -793,7 +829,7 @@ export class Runs extends Tlsf {
     const aligned = (payload & (align - 1)) === 0;
     if (size <= this.slotMax && classOf(size) === k && aligned) return payload;
     let moved = this.placeAnywhere(size, align);
-    if (moved === Value.Nil) {
+    if (moved === Tier.Nil) {
       // A smaller size always fits where the slot is.
       if (size <= slot && aligned) return payload;
       if (
@@ -803,7 +839,7 @@ export class Runs extends Tlsf {
         return 0;
       }
       moved = this.placeAnywhere(size, align);
-      if (moved === Value.Nil) return 0;
+      if (moved === Tier.Nil) return 0;
     }
     this.u8.copyWithin(moved, rel, rel + Math.min(slot, size));
     // Re-read: placing the new block may have filled or emptied this run's list.
@@ -817,11 +853,11 @@ export class Runs extends Tlsf {
    * returns the payload's offset in the pool, or Nil.
    */
   private placeAnywhere(size: number, align: number): number {
-    if (size <= this.slotMax && align <= Size.Align) return this.placeSmall(size, classOf(size));
-    if (size > this.maxPayload) return Value.Nil;
+    if (size <= this.slotMax && align <= Tier.Align) return this.placeSmall(size, classOf(size));
+    if (size > this.maxPayload) return Tier.Nil;
     const need = blockSizeFor(size);
-    const b = align <= Size.Align ? this.take(need) : this.takeAligned(need, align);
-    return b === Value.Nil ? Value.Nil : this.placed(b);
+    const b = align <= Tier.Align ? this.take(need) : this.takeAligned(need, align);
+    return b === Tier.Nil ? Tier.Nil : this.placed(b);
   }
 
   /**
