@@ -17,7 +17,7 @@ import { blockSizeFor, checkWord, FreeField, headsEnd, Tlsf } from "./tlsf.ts";
  * The members of `tlsf.ts`'s layout enums that this file reads, with their
  * values there. A const enum is inlined only in the file that declares it:
  * imported, each member is a property load at every use, and on the hot
- * paths below that took a third of the time. `tests/runs_test.ts` checks
+ * paths below that took a third of the time. `tests/runs_mirror_test.ts` checks
  * that every member equals its original.
  */
 export const enum Tier {
