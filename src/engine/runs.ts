@@ -565,12 +565,12 @@ export class Runs extends Tlsf {
     const rel = payload - this.base;
     if (!(rel >>> 0 === rel && rel < this.mapEnd)) return super.free(payload);
     const g = rel >>> RunMap.ChunkLog2;
-    const at = this.map + g;
-    let run = ((g + 1) << RunMap.ChunkLog2) - (this.u8[at]! << Slot.StepLog2);
+    const entry = this.map + g;
+    let run = ((g + 1) << RunMap.ChunkLog2) - (this.u8[entry]! << Slot.StepLog2);
     // The entry names the run that holds the chunk's last byte; one before `rel` is ours.
     if (run > rel || run === (g + 1) << RunMap.ChunkLog2) {
       // With no run over the chunk before either, the offset is the TLSF tier's.
-      run = g === 0 || this.u8[at - 1] === 0 ? Tier.Nil : this.runOf(rel);
+      run = g === 0 || this.u8[entry - 1] === 0 ? Tier.Nil : this.runOf(rel);
       if (run === Tier.Nil) return super.free(payload);
     }
     const u32 = this.u32;
