@@ -59,7 +59,11 @@ export function checkRuns(runs: Runs, found: readonly number[]): RunsInUse {
     used += (count - freeSlots) * slot;
     live += count - freeSlots;
     slotsFree += freeSlots * slot;
-    if (freeSlots < count) overhead += size - count * slot;
+    // A run that holds a live slot counts its header and tail as used, as a block its header.
+    if (freeSlots < count) {
+      overhead += size - count * slot;
+      used += size - count * slot;
+    }
     if (free !== 0) {
       withRoom.add(run);
     } else if (

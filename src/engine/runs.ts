@@ -164,7 +164,11 @@ export const enum RunsWord {
   Classes = 0,
   /** Runs in the pool. */
   Runs = 1,
-  /** Header and tail bytes of the runs that hold a live slot: metadata. */
+  /**
+   * Header and tail bytes of the runs that hold a live slot. They count in
+   * the bytes used, as a block's header does: a run is a live block of the
+   * TLSF tier, and the pool's metadata stays what it was when it was made.
+   */
   Overhead = 2,
   /** Bytes in the free slots of every run. */
   SlotsFree = 3,
@@ -259,12 +263,6 @@ export class Runs extends Tlsf {
     if (reserved !== 0) this.u32[this.words + RunsWord.MapEnd] = end;
   }
 
-  /** Fixed metadata, and the headers and tails of runs that hold a live slot. */
-  override get metadataBytes(): number {
-    return super.metadataBytes +
-      (this.mapEnd === 0 ? 0 : this.u32[this.words + RunsWord.Overhead]!);
-  }
-
   /** Runs in the pool. */
   get runCount(): number {
     return this.mapEnd === 0 ? 0 : this.u32[this.words + RunsWord.Runs]!;
@@ -343,11 +341,13 @@ export class Runs extends Tlsf {
     return run + RunField.Header + (31 - clz32(bit)) * slot;
   }
 
-  /** An empty run gets a live slot: its header and tail become metadata. */
+  /** An empty run gets a live slot: its header and tail count as used. */
   private runFilling(run: number): void {
     const u32 = this.u32;
     const at = this.words + RunsWord.Overhead;
-    u32[at] = u32[at]! + this.overheadOf(run);
+    const overhead = this.overheadOf(run);
+    u32[at] = u32[at]! + overhead;
+    this.account(overhead);
   }
 
   /** Header and tail bytes of `run`. */
@@ -633,7 +633,9 @@ export class Runs extends Tlsf {
   private runEmptied(run: number, k: number): void {
     const u32 = this.u32;
     const at = this.words + RunsWord.Overhead;
-    u32[at] = u32[at]! - this.overheadOf(run);
+    const overhead = this.overheadOf(run);
+    u32[at] = u32[at]! - overhead;
+    u32[Tier.BytesUsed] = u32[Tier.BytesUsed]! - overhead;
     if (u32[this.classHeads + k] !== run || u32[(run + RunField.Next) >>> 2] !== Tier.Nil) {
       this.releaseRun(run, k);
     }
