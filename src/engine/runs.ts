@@ -596,8 +596,9 @@ export class Runs extends Tlsf {
       return free & bit ? Tier.FreeBlock : Tier.NotABlock;
     }
     const now = (free | bit) >>> 0;
-    u32[at] = now;
+    // Linked first: a damaged list head found there leaves the slot as it was.
     if (free === 0) this.pushRun(run, (info >>> RunInfo.ClassShift) & RunInfo.ClassMask);
+    u32[at] = now;
     if (now === u32[(run + RunField.AllFree) >>> 2]) {
       this.runEmptied(run, (info >>> RunInfo.ClassShift) & RunInfo.ClassMask);
     }
@@ -617,11 +618,11 @@ export class Runs extends Tlsf {
     const info = u32[(run + RunField.Info) >>> 2]!;
     const k = (info >>> RunInfo.ClassShift) & RunInfo.ClassMask;
     const now = (free | bit) >>> 0;
+    if (free === 0) this.pushRun(run, k);
     u32[(run + RunField.Free) >>> 2] = now;
     const slot = (k + Slot.ClassBase) << Slot.StepLog2;
     const at = this.words + RunsWord.SlotsFree;
     u32[at] = u32[at]! + slot;
-    if (free === 0) this.pushRun(run, k);
     if (now === u32[(run + RunField.AllFree) >>> 2]) this.runEmptied(run, k);
     return slot;
   }
