@@ -363,6 +363,13 @@ export class Runs extends Tlsf {
   private runFull(run: number, k: number): void {
     const u32 = this.u32;
     const next = u32[(run + RunField.Next) >>> 2]!;
+    // The next run becomes the head, which the fast path trusts: its header and back link must hold.
+    if (
+      Tier.Checks && next !== Tier.Nil &&
+      !(this.runIntact(next) && u32[(next + RunField.Prev) >>> 2] === run)
+    ) {
+      this.damaged(run);
+    }
     u32[this.classHeads + k] = next;
     if (next !== Tier.Nil) u32[(next + RunField.Prev) >>> 2] = this.classNode(k);
     else u32[this.words + RunsWord.Classes]! &= ~(1 << k);
@@ -491,7 +498,13 @@ export class Runs extends Tlsf {
   /** Whether every slot of `run` is free. */
   private isEmpty(run: number): boolean {
     const u32 = this.u32;
-    return u32[(run + RunField.Free) >>> 2] === u32[(run + RunField.AllFree) >>> 2];
+    const all = u32[(run + RunField.AllFree) >>> 2]!;
+    // The fast paths read the all-free word; the info word, under the check word, says what it is.
+    const count = (u32[(run + RunField.Info) >>> 2]! >>> RunInfo.CountShift) & RunInfo.CountMask;
+    if (Tier.Checks && all !== (count >= Slot.MaxPerRun ? 0xffffffff : (1 << count) - 1)) {
+      this.damaged(run);
+    }
+    return u32[(run + RunField.Free) >>> 2] === all;
   }
 
   /** Writes (or with `on` false, clears) the map entries of the run at `b` of `size` bytes. */
@@ -571,7 +584,7 @@ export class Runs extends Tlsf {
     if (run > rel || run === (g + 1) << RunMap.ChunkLog2) {
       // With no run over the chunk before either, the offset is the TLSF tier's.
       run = g === 0 || this.u8[entry - 1] === 0 ? Tier.Nil : this.runOf(rel);
-      if (run === Tier.Nil) return super.free(payload);
+      if (run === Tier.Nil) return this.refused(rel, super.free(payload));
     }
     const u32 = this.u32;
     const h = u32[run >>> 2]!;
@@ -587,26 +600,58 @@ export class Runs extends Tlsf {
     const d = rel - run - RunField.Header;
     const i = imul(d, info >>> RunInfo.DivisorShift) >>> RunInfo.DivShift;
     if (i >= ((info >>> RunInfo.CountShift) & RunInfo.CountMask) || i * slot !== d) {
-      return Tier.NotABlock;
+      return this.refused(rel, Tier.NotABlock);
     }
     const bit = 1 << i;
     const at = (run + RunField.Free) >>> 2;
     const free = u32[at]!;
     if ((free | u32[(run + RunField.Handles) >>> 2]!) & bit) {
-      return free & bit ? Tier.FreeBlock : Tier.NotABlock;
+      return this.refused(rel, free & bit ? Tier.FreeBlock : Tier.NotABlock);
     }
     const now = (free | bit) >>> 0;
     // Linked first: a damaged list head found there leaves the slot as it was.
     if (free === 0) this.pushRun(run, (info >>> RunInfo.ClassShift) & RunInfo.ClassMask);
     u32[at] = now;
     if (now === u32[(run + RunField.AllFree) >>> 2]) {
-      this.runEmptied(run, (info >>> RunInfo.ClassShift) & RunInfo.ClassMask);
+      this.runEmptied(run, (info >>> RunInfo.ClassShift) & RunInfo.ClassMask, free);
     }
     const slotsFree = this.words + RunsWord.SlotsFree;
     u32[slotsFree] = u32[slotsFree]! + slot;
     u32[Tier.BytesUsed] = u32[Tier.BytesUsed]! - slot;
     this.f64[Tier.Frees]!++;
     return 0;
+  }
+
+  /**
+   * `status`, the refusal of offset `rel` (below mapEnd), unless the map
+   * entry of its chunk is damaged: then the offset may have been a live
+   * slot that the entry led astray, and the pool is `corrupt`.
+   */
+  private refused(rel: number, status: number): number {
+    return status >= 0 || this.entryIntact(rel) ? status : this.damagedEntry(rel);
+  }
+
+  /**
+   * Whether the map entry of `rel`'s chunk (below mapEnd) is 0 or names an
+   * intact run that holds the chunk's last byte.
+   */
+  private entryIntact(rel: number): boolean {
+    const g = rel >>> RunMap.ChunkLog2;
+    const e = this.u8[this.map + g]!;
+    const chunkEnd = (g + 1) << RunMap.ChunkLog2;
+    const run = chunkEnd - (e << Slot.StepLog2);
+    return e === 0 ||
+      (run >= this.first && this.runIntact(run) && run + this.sizeAt(run) >= chunkEnd);
+  }
+
+  /** Throws `PoolError("corrupt")` for the damaged map entry of `rel`'s chunk. */
+  private damagedEntry(rel: number): never {
+    this.assertAttached();
+    return corrupt(
+      `the run map entry for the bytes at ${
+        this.base + (rel & ~(RunMap.Chunk - 1))
+      } is overwritten: it names no run that holds them`,
+    );
   }
 
   /**
@@ -623,7 +668,7 @@ export class Runs extends Tlsf {
     const slot = (k + Slot.ClassBase) << Slot.StepLog2;
     const at = this.words + RunsWord.SlotsFree;
     u32[at] = u32[at]! + slot;
-    if (now === u32[(run + RunField.AllFree) >>> 2]) this.runEmptied(run, k);
+    if (now === u32[(run + RunField.AllFree) >>> 2]) this.runEmptied(run, k, free);
     return slot;
   }
 
@@ -631,15 +676,22 @@ export class Runs extends Tlsf {
    * `run` of class `k` lost its last live slot: its header and tail count as
    * free again; it is held if it is its class's one run, else given back.
    */
-  private runEmptied(run: number, k: number): void {
+  private runEmptied(run: number, k: number, free: number): void {
     const u32 = this.u32;
+    if (!this.isEmpty(run)) return;
     const at = this.words + RunsWord.Overhead;
     const overhead = this.overheadOf(run);
+    if (u32[this.classHeads + k] !== run || u32[(run + RunField.Next) >>> 2] !== Tier.Nil) {
+      try {
+        this.releaseRun(run, k);
+      } catch (error) {
+        // Damage stopped the release before it wrote: the slot is live again, as a refused free leaves it.
+        u32[(run + RunField.Free) >>> 2] = free;
+        throw error;
+      }
+    }
     u32[at] = u32[at]! - overhead;
     u32[Tier.BytesUsed] = u32[Tier.BytesUsed]! - overhead;
-    if (u32[this.classHeads + k] !== run || u32[(run + RunField.Next) >>> 2] !== Tier.Nil) {
-      this.releaseRun(run, k);
-    }
   }
 
   /** Gives the empty `run` of class `k` back to the TLSF tier, merging it with free neighbours. */
@@ -647,8 +699,9 @@ export class Runs extends Tlsf {
     const u32 = this.u32;
     const next = u32[(run + RunField.Next) >>> 2]!;
     const prev = u32[(run + RunField.Prev) >>> 2]!;
+    // Its size says which map entries to clear and what to merge: the check word must vouch for it.
     if (
-      Tier.Checks && (u32[(prev + RunField.Next) >>> 2] !== run ||
+      Tier.Checks && (!this.runIntact(run) || u32[(prev + RunField.Next) >>> 2] !== run ||
         (next !== Tier.Nil && u32[(next + RunField.Prev) >>> 2] !== run))
     ) {
       this.damaged(run);
@@ -767,10 +820,13 @@ export class Runs extends Tlsf {
     const rel = payload - this.base;
     if (!(rel >>> 0 === rel && rel < this.mapEnd)) return super.liveBlock(payload, mark);
     const run = this.runOf(rel);
-    if (run === Tier.Nil) return super.liveBlock(payload, mark);
+    if (run === Tier.Nil) {
+      const status = super.liveBlock(payload, mark);
+      return status < 0 && !this.entryIntact(rel) ? Tier.Damaged : status;
+    }
     if (!this.runIntact(run)) return Tier.Damaged;
     const i = this.slotIndex(run, rel);
-    if (i < 0) return Tier.NotABlock;
+    if (i < 0) return this.entryIntact(rel) ? Tier.NotABlock : Tier.Damaged;
     const u32 = this.u32;
     if (u32[(run + RunField.Free) >>> 2]! & (1 << i)) return Tier.FreeBlock;
     const owned = (u32[(run + RunField.Handles) >>> 2]! >>> i) & 1;
@@ -822,17 +878,27 @@ export class Runs extends Tlsf {
 
   // ── resizing ──────────────────────────────────────────────────────────────
 
-  /** As `Tlsf.resize`; a slot stays while the new size is of its class, else moves. */
+  /**
+   * As `Tlsf.resize`; a slot stays while the new size is of its class, else
+   * moves; a block that finds no room in the TLSF tier may move to a slot.
+   */
   override resize(payload: number, size: number, align: number): number {
     const rel = payload - this.base;
     const run = this.checkedRunOf(rel);
-    if (run === Tier.Nil) return super.resize(payload, size, align);
+    if (run === Tier.Nil) {
+      const moved = super.resize(payload, size, align);
+      return moved !== 0 || size > this.slotMax || align > Tier.Align
+        ? moved
+        : this.blockToSlot(payload, size);
+    }
     const u32 = this.u32;
     const i = this.slotIndex(run, rel);
     const k = (u32[(run + RunField.Info) >>> 2]! >>> RunInfo.ClassShift) & RunInfo.ClassMask;
     const slot = slotSize(k);
     const aligned = (payload & (align - 1)) === 0;
     if (size <= this.slotMax && classOf(size) === k && aligned) return payload;
+    // The peak sees the move's net change only, as a move within the TLSF tier does.
+    const peak = u32[Tier.PeakUsed]!;
     let moved = this.placeAnywhere(size, align);
     if (moved === Tier.Nil) {
       // A smaller size always fits where the slot is.
@@ -847,9 +913,32 @@ export class Runs extends Tlsf {
       if (moved === Tier.Nil) return 0;
     }
     this.u8.copyWithin(moved, rel, rel + Math.min(slot, size));
-    // Re-read: placing the new block may have filled or emptied this run's list.
-    const free = u32[(run + RunField.Free) >>> 2]!;
+    // Re-read, through views made anew if the memory grew: placing the new block may have
+    // filled or emptied this run's list, and a grown WebAssembly.Memory leaves `u32` detached.
+    const free = this.u32[(run + RunField.Free) >>> 2]!;
     this.account(-this.giveSlot(run, free, 1 << i));
+    this.u32[Tier.PeakUsed] = Math.max(peak, this.u32[Tier.BytesUsed]!);
+    return this.base + moved;
+  }
+
+  /**
+   * Moves the live block of the TLSF tier at `payload`, which found no room
+   * there to grow to `size` bytes (at most slotMax), to a free slot: its
+   * neighbours were checked on the way, so nothing throws after the slot is
+   * taken. Returns the new payload's offset in the buffer, or 0.
+   */
+  private blockToSlot(payload: number, size: number): number {
+    const peak = this.u32[Tier.PeakUsed]!;
+    const moved = this.placeSmall(size, classOf(size));
+    if (moved === Tier.Nil) return 0;
+    const b = payload - this.toBlock;
+    const old = this.sizeAt(b);
+    const from = b + Tier.BlockHeader;
+    this.u8.copyWithin(moved, from, from + Math.min(old - Tier.BlockHeader, size));
+    this.account(-old);
+    // Re-read: placing the new block may have changed this one's flags.
+    this.release(b, this.u32[b >>> 2]!);
+    this.u32[Tier.PeakUsed] = Math.max(peak, this.u32[Tier.BytesUsed]!);
     return this.base + moved;
   }
 
