@@ -289,15 +289,20 @@ export class Runs extends Tlsf {
     const at = (run + RunField.Free) >>> 2;
     const free = u32[at]!;
     const rest = free & (free - 1);
+    const all = u32[(run + RunField.AllFree) >>> 2]!;
+    // A free bit past the run's slots is damage: the slot it names is outside the run.
     if (
       run === Tier.Nil ||
-      (Tier.Checks && (free === 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k)))
+      (Tier.Checks &&
+        (free === 0 || (free & ~all) !== 0 ||
+          u32[(run + RunField.Prev) >>> 2] !== this.classNode(k)))
     ) {
       return this.allocateEdge(size, k);
     }
-    if (free === u32[(run + RunField.AllFree) >>> 2]) this.runFilling(run);
-    u32[at] = rest;
+    // Off its list first: damage found there leaves the run as it was.
     if (rest === 0) this.runFull(run, k);
+    if (free === all) this.runFilling(run);
+    u32[at] = rest;
     const slot = (k + Slot.ClassBase) << Slot.StepLog2;
     const slotsFree = this.words + RunsWord.SlotsFree;
     u32[slotsFree] = u32[slotsFree]! - slot;
@@ -327,15 +332,16 @@ export class Runs extends Tlsf {
     const at = (run + RunField.Free) >>> 2;
     const free = u32[at]!;
     const bit = free & -free;
+    const all = u32[(run + RunField.AllFree) >>> 2]!;
     if (
       Tier.Checks &&
-      (bit === 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k))
+      (bit === 0 || (free & ~all) !== 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k))
     ) {
       this.damaged(run);
     }
-    u32[at] = free ^ bit;
-    if (free === u32[(run + RunField.AllFree) >>> 2]) this.runFilling(run);
     if ((free ^ bit) === 0) this.runFull(run, k);
+    if (free === all) this.runFilling(run);
+    u32[at] = free ^ bit;
     const slot = (k + Slot.ClassBase) << Slot.StepLog2;
     u32[this.words + RunsWord.SlotsFree] = u32[this.words + RunsWord.SlotsFree]! - slot;
     return run + RunField.Header + (31 - clz32(bit)) * slot;
@@ -732,6 +738,8 @@ export class Runs extends Tlsf {
     for (let classes = u32[this.words + RunsWord.Classes]!; classes !== 0; classes &= classes - 1) {
       const run = u32[this.classHeads + 31 - clz32(classes & -classes)]!;
       if (!this.isEmpty(run)) continue;
+      // The walks around it start from its size.
+      if (!this.runIntact(run)) this.damaged(run);
       const start = this.roomStart(run);
       const end = this.roomEnd(run);
       if (end - start < want) continue;
@@ -801,7 +809,9 @@ export class Runs extends Tlsf {
       const k = 31 - clz32(classes & -classes);
       classes &= classes - 1;
       const run = u32[this.classHeads + k]!;
-      if (this.isEmpty(run)) largest = Math.max(largest, this.roomEnd(run) - this.roomStart(run));
+      if (!this.isEmpty(run)) continue;
+      if (!this.runIntact(run)) this.damaged(run);
+      largest = Math.max(largest, this.roomEnd(run) - this.roomStart(run));
     }
     return largest;
   }
