@@ -107,6 +107,9 @@ function fullRun(k: number): { filled: Filled; run: number; slots: number[] } {
   return { filled, run, slots };
 }
 
+/** Bytes in a page of a WebAssembly.Memory. */
+const WASM_PAGE = 65536;
+
 /** The class of 24-byte slots: 32 to a run. */
 const K24 = classOf(24);
 
@@ -530,4 +533,23 @@ Deno.test("a pool below 128 KiB has no runs", () => {
   const at = Pool.create(RunMap.MinPool);
   at.alloc(8);
   assert.equal(at.stats().runs, 1);
+});
+
+Deno.test("a slot realloc'd to a size that grows a WebAssembly.Memory keeps its run's bits", () => {
+  // Growing a WebAssembly.Memory detaches its old buffer, and every view of it.
+  const memory = new WebAssembly.Memory({ initial: RunMap.MinPool / WASM_PAGE, maximum: 8 });
+  const pool = new Pool(memory);
+  const slot = pool.alloc(24);
+  const other = pool.alloc(24);
+  fillPattern(pool.buffer, slot, 24, 3);
+  assert.notEqual(pool.alloc(pool.largestFreeBlock()), 0);
+  const slotsFree = pool.stats().slotBytesFree;
+  const moved = pool.realloc(slot, Slot.Max + 1);
+  assert.ok(pool.byteLength > RunMap.MinPool, "the memory grew");
+  assertPattern(pool.buffer, moved, 24, 3);
+  assert.equal(pool.stats().slotBytesFree, slotsFree + slotSize(K24));
+  pool.check();
+  pool.free(other);
+  pool.free(moved);
+  pool.check();
 });

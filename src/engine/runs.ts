@@ -16,7 +16,6 @@ import {
   Build,
   checkWord,
   Flag,
-  FreeField,
   HeaderF64,
   HeaderWord,
   headsEnd,
@@ -793,8 +792,9 @@ export class Runs extends Tlsf {
       if (moved === Value.Nil) return 0;
     }
     this.u8.copyWithin(moved, rel, rel + Math.min(slot, size));
-    // Re-read: placing the new block may have filled or emptied this run's list.
-    const free = u32[(run + RunField.Free) >>> 2]!;
+    // Re-read, through views made anew if the memory grew: placing the new block may have
+    // filled or emptied this run's list, and a grown WebAssembly.Memory leaves `u32` detached.
+    const free = this.u32[(run + RunField.Free) >>> 2]!;
     this.account(-this.giveSlot(run, free, 1 << i));
     return this.base + moved;
   }
