@@ -231,6 +231,48 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
     }
   });
 
+  await t.step("any non-zero wrong map entry is corrupt, unless it still leads to the slot", () => {
+    const pool = Pool.create(RunMap.MinPool);
+    const filled = new Filled(pool);
+    const slots = Array.from({ length: 3 * slotsPerRun(0) }, () => filled.alloc(Slot.Min));
+    const u8 = new Uint8Array(pool.buffer);
+    // Each run's first and last slot, and the slots on either side of a chunk's end.
+    const picked = slots.filter((slot, i) =>
+      i % slotsPerRun(0) === 0 || i % slotsPerRun(0) === slotsPerRun(0) - 1 ||
+      (slot + Slot.Min) % RunMap.Chunk === 0 || slot % RunMap.Chunk === 0
+    );
+    for (const slot of picked) {
+      const at = mapEntryOf(pool, slot);
+      const saved = u8[at]!;
+      for (let wrong = 1; wrong < 2 ** 8; wrong++) {
+        if (wrong === saved) continue;
+        const before = pool.stats();
+        u8[at] = wrong;
+        try {
+          assert.equal(pool.sizeOf(slot), Slot.Min);
+        } catch (e) {
+          assert.ok(poolError("corrupt")(e), `sizeOf with entry ${wrong} for ${slot}: ${e}`);
+        }
+        let freed = true;
+        try {
+          pool.free(slot);
+        } catch (e) {
+          assert.ok(poolError("corrupt")(e), `entry ${wrong} for ${slot}: ${e}`);
+          freed = false;
+        }
+        u8[at] = saved;
+        pool.check();
+        if (freed) {
+          // The entry still led to the slot's own run: that slot, and no other, was freed.
+          assert.throws(() => pool.free(slot), poolError("double-free"));
+          assert.equal(pool.alloc(Slot.Min), slot);
+        }
+        assert.deepEqual(pool.stats().bytesUsed, before.bytesUsed);
+        filled.assertIntact();
+      }
+    }
+  });
+
   await t.step("raw free of a slot a Block owns is invalid-offset, naming the Block", () => {
     const filled = new Filled(Pool.create(POOL_BYTES));
     filled.alloc(24);

@@ -501,9 +501,24 @@ export class Runs extends Tlsf {
       const g = rel >>> RunMap.ChunkLog2;
       const e = this.u8[this.map + g]!;
       const run = ((g + 1) << RunMap.ChunkLog2) - (e << Slot.StepLog2);
-      return e !== 0 && rel >= run ? this.freeSlot(run, rel) : this.freeNear(payload, rel);
+      const status = e !== 0 && rel >= run ? this.freeSlot(run, rel) : this.freeNear(payload, rel);
+      return status < 0 && !this.entryIntact(rel) ? this.damaged(run) : status;
     }
     return super.free(payload);
+  }
+
+  /**
+   * Whether the map entry of `rel`'s chunk (below mapEnd) is 0 or names an
+   * intact run that holds the chunk's last byte. A refusal asks, so that an
+   * entry that led a live slot's offset astray is reported as damage.
+   */
+  private entryIntact(rel: number): boolean {
+    const g = rel >>> RunMap.ChunkLog2;
+    const e = this.u8[this.map + g]!;
+    const chunkEnd = (g + 1) << RunMap.ChunkLog2;
+    const run = chunkEnd - (e << Slot.StepLog2);
+    return e === 0 ||
+      (run >= this.first && this.runIntact(run) && run + this.sizeAt(run) >= chunkEnd);
   }
 
   /** `free` for an offset below the first run start its chunk's map entry gives. */
@@ -712,10 +727,13 @@ export class Runs extends Tlsf {
     const rel = payload - this.base;
     if (!(rel >>> 0 === rel && rel < this.mapEnd)) return super.liveBlock(payload, mark);
     const run = this.runOf(rel);
-    if (run === Value.Nil) return super.liveBlock(payload, mark);
+    if (run === Value.Nil) {
+      const status = super.liveBlock(payload, mark);
+      return status < 0 && !this.entryIntact(rel) ? Status.Damaged : status;
+    }
     if (!this.runIntact(run)) return Status.Damaged;
     const i = this.slotIndex(run, rel);
-    if (i < 0) return Status.NotABlock;
+    if (i < 0) return this.entryIntact(rel) ? Status.NotABlock : Status.Damaged;
     const u32 = this.u32;
     if (u32[(run + RunField.Free) >>> 2]! & (1 << i)) return Status.FreeBlock;
     const owned = (u32[(run + RunField.Handles) >>> 2]! >>> i) & 1;
