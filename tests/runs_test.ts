@@ -202,6 +202,26 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
     }
   });
 
+  await t.step("a held empty run's damaged header is corrupt when its room is wanted", () => {
+    for (const [field, flip] of [[0, 1 << 31], [0, Size.Align], [UsedField.Check, 1]] as const) {
+      const filled = new Filled(Pool.create(POOL_BYTES));
+      const slot = filled.alloc(24);
+      filled.alloc(Slot.Max + 1);
+      filled.free(slot);
+      filled.alloc(filled.pool.largestFreeBlock());
+      const run = runOfFirstSlot(slot);
+      // Only the held run's room is free: an allocation takes it by giving the run back.
+      const damage = flipWord(filled.pool, run + field, flip);
+      for (
+        const op of [() => filled.pool.alloc(Slot.Max + 1), () => filled.pool.largestFreeBlock()]
+      ) {
+        assertRefused(filled, op, poolError("corrupt"), damage);
+      }
+      assert.notEqual(filled.pool.alloc(Slot.Max + 1), 0);
+      filled.pool.check();
+    }
+  });
+
   await t.step("a damaged link in a class's list of runs is corrupt", () => {
     const { filled, run, slots } = fullRun(K24);
     filled.free(slots[0]!);

@@ -607,9 +607,10 @@ export class Runs extends Tlsf {
     const u32 = this.u32;
     const next = u32[(run + RunField.Next) >>> 2]!;
     const prev = u32[(run + RunField.Prev) >>> 2]!;
+    // Its size is about to be trusted: a damaged one would release and unmap bytes it never held.
     if (
       Build.Checks && (u32[(prev + RunField.Next) >>> 2] !== run ||
-        (next !== Value.Nil && u32[(next + RunField.Prev) >>> 2] !== run))
+        (next !== Value.Nil && u32[(next + RunField.Prev) >>> 2] !== run) || !this.runIntact(run))
     ) {
       this.damaged(run);
     }
@@ -639,6 +640,8 @@ export class Runs extends Tlsf {
     for (let classes = u32[this.words + RunsWord.Classes]!; classes !== 0; classes &= classes - 1) {
       const run = u32[this.classHeads + 31 - clz32(classes & -classes)]!;
       if (!this.isEmpty(run)) continue;
+      // The walks around it start from its size.
+      if (!this.runIntact(run)) this.damaged(run);
       const start = this.roomStart(run);
       const end = this.roomEnd(run);
       if (end - start < want) continue;
@@ -708,7 +711,9 @@ export class Runs extends Tlsf {
       const k = 31 - clz32(classes & -classes);
       classes &= classes - 1;
       const run = u32[this.classHeads + k]!;
-      if (this.isEmpty(run)) largest = Math.max(largest, this.roomEnd(run) - this.roomStart(run));
+      if (!this.isEmpty(run)) continue;
+      if (!this.runIntact(run)) this.damaged(run);
+      largest = Math.max(largest, this.roomEnd(run) - this.roomStart(run));
     }
     return largest;
   }
