@@ -222,6 +222,24 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
     }
   });
 
+  await t.step(
+    "a free that would give back a damaged held run is corrupt, and writes nothing",
+    () => {
+      for (const [field, flip] of [[UsedField.Check, 1], [RunField.Prev, Size.Align]] as const) {
+        const { filled, slots } = fullRun(K24);
+        const second = Array.from({ length: slotsPerRun(K24) }, () => filled.alloc(24));
+        // The first run empties and is held; a slot freed in the full second one would join
+        // the class's list, which gives the held run back.
+        for (const slot of slots) filled.free(slot);
+        const held = runOfFirstSlot(slots[0]!);
+        const damage = flipWord(filled.pool, held + field, flip);
+        assertRefused(filled, () => filled.pool.free(second[3]!), poolError("corrupt"), damage);
+        filled.free(second[3]!);
+        filled.pool.check();
+      }
+    },
+  );
+
   await t.step("a damaged link in a class's list of runs is corrupt", () => {
     const { filled, run, slots } = fullRun(K24);
     filled.free(slots[0]!);

@@ -555,8 +555,8 @@ export class Runs extends Tlsf {
       return free & bit ? Status.FreeBlock : Status.NotABlock;
     }
     const now = (free | bit) >>> 0;
-    u32[at] = now;
-    if (free === 0 || now === u32[(run + RunField.AllFree) >>> 2]) this.freeEdge(run, info, free);
+    if (free === 0 || now === u32[(run + RunField.AllFree) >>> 2]) this.freeEdge(run, info, now);
+    else u32[at] = now;
     const slotsFree = this.words + RunsWord.SlotsFree;
     u32[slotsFree] = u32[slotsFree]! + slot;
     u32[HeaderWord.BytesUsed] = u32[HeaderWord.BytesUsed]! - slot;
@@ -564,11 +564,20 @@ export class Runs extends Tlsf {
     return 0;
   }
 
-  /** A slot of `run` was freed: it was full (its free bits were `free`), or it is now empty. */
-  private freeEdge(run: number, info: number, free: number): void {
+  /**
+   * A slot of `run` is being freed, which leaves `now` its free bits: it was
+   * full, or it empties (never both: a run has 3 slots or more). What may
+   * find damage runs before the bits are written, so that a throw leaves
+   * the pool as it was.
+   */
+  private freeEdge(run: number, info: number, now: number): void {
     const k = (info >>> RunInfo.ClassShift) & RunInfo.ClassMask;
-    if (free === 0) this.pushRun(run, k);
-    if (this.isEmpty(run)) this.runEmptied(run, k);
+    if (now !== this.u32[(run + RunField.AllFree) >>> 2]) {
+      this.pushRun(run, k);
+      this.u32[(run + RunField.Free) >>> 2] = now;
+    } else {
+      this.runEmptied(run, k, now);
+    }
   }
 
   /**
@@ -585,21 +594,25 @@ export class Runs extends Tlsf {
     const at = this.words + RunsWord.SlotsFree;
     u32[at] = u32[at]! + slot;
     if (free === 0) this.pushRun(run, k);
-    if (now === u32[(run + RunField.AllFree) >>> 2]) this.runEmptied(run, k);
+    if (now === u32[(run + RunField.AllFree) >>> 2]) this.runEmptied(run, k, now);
     return slot;
   }
 
   /**
    * `run` of class `k` lost its last live slot: its header and tail count as
-   * free again; it is held if it is its class's one run, else given back.
+   * free again; it is held, its free bits `all`, if it is its class's one
+   * run, else given back (whose checks come before any write).
    */
-  private runEmptied(run: number, k: number): void {
+  private runEmptied(run: number, k: number, all: number): void {
     const u32 = this.u32;
-    const at = this.words + RunsWord.Overhead;
-    u32[at] = u32[at]! - this.overheadOf(run);
+    const overhead = this.overheadOf(run);
     if (u32[this.classHeads + k] !== run || u32[(run + RunField.Next) >>> 2] !== Value.Nil) {
       this.releaseRun(run, k);
+    } else {
+      u32[(run + RunField.Free) >>> 2] = all;
     }
+    const at = this.words + RunsWord.Overhead;
+    u32[at] = u32[at]! - overhead;
   }
 
   /** Gives the empty `run` of class `k` back to the TLSF tier, merging it with free neighbours. */
