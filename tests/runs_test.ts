@@ -240,6 +240,37 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
     },
   );
 
+  await t.step("a free bit past a run's slots is corrupt, not a slot outside the run", () => {
+    // 104-byte slots, 7 to a run: bits 7 to 31 name no slot.
+    const k = classOf(100);
+    for (const free of [1 << slotsPerRun(k), 1 << 31, 1 | (1 << 31), 0b11 << 30]) {
+      const filled = new Filled(Pool.create(POOL_BYTES));
+      const run = runOfFirstSlot(filled.alloc(100));
+      const damage = () => {
+        const u32 = new Uint32Array(filled.pool.buffer);
+        const at = (run + RunField.Free) >>> 2;
+        const saved = u32[at]!;
+        u32[at] = free;
+        return () => u32[at] = saved;
+      };
+      assertRefused(filled, () => filled.pool.alloc(100), poolError("corrupt"), damage);
+    }
+  });
+
+  await t.step("a damaged next link of a run about to fill is corrupt, and writes nothing", () => {
+    const { filled, slots } = fullRun(K24);
+    const second = filled.alloc(24);
+    const head = runOfFirstSlot(second);
+    // The first run, a slot freed, heads the list again; the next allocation fills it, and
+    // the rest fill the second run but for one slot.
+    filled.free(slots[0]!);
+    for (let i = 0; i < slotsPerRun(K24) - 1; i++) filled.alloc(24);
+    assert.equal(filled.pool.stats().slotBytesFree, slotSize(K24));
+    // Taking the last slot, the run leaves the list through the next run's back link.
+    const damage = flipWord(filled.pool, head + RunField.Next, Size.Align);
+    assertRefused(filled, () => filled.pool.alloc(24), poolError("corrupt"), damage);
+  });
+
   await t.step("a damaged link in a class's list of runs is corrupt", () => {
     const { filled, run, slots } = fullRun(K24);
     filled.free(slots[0]!);

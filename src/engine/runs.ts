@@ -241,9 +241,12 @@ export class Runs extends Tlsf {
     const at = (run + RunField.Free) >>> 2;
     const free = u32[at]!;
     const rest = free & (free - 1);
+    const all = u32[(run + RunField.AllFree) >>> 2]!;
+    // A free bit past the run's slots is damage: the slot it names is outside the run.
     if (
-      run === Value.Nil || rest === 0 || free === u32[(run + RunField.AllFree) >>> 2] ||
-      (Build.Checks && u32[(run + RunField.Prev) >>> 2] !== this.classNode(k))
+      run === Value.Nil || rest === 0 || free === all ||
+      (Build.Checks &&
+        ((free & ~all) !== 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k)))
     ) {
       return this.allocateEdge(size, k);
     }
@@ -277,14 +280,20 @@ export class Runs extends Tlsf {
     const at = (run + RunField.Free) >>> 2;
     const free = u32[at]!;
     const bit = free & -free;
+    const all = u32[(run + RunField.AllFree) >>> 2]!;
+    const next = u32[(run + RunField.Next) >>> 2]!;
+    // Checked before any write: free bits only within the run, and the links a full run
+    // leaves its list by (runFull writes through the next run's).
     if (
       Build.Checks &&
-      (bit === 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k))
+      (bit === 0 || (free & ~all) !== 0 ||
+        u32[(run + RunField.Prev) >>> 2] !== this.classNode(k) ||
+        ((free ^ bit) === 0 && next !== Value.Nil && u32[(next + RunField.Prev) >>> 2] !== run))
     ) {
       this.damaged(run);
     }
     u32[at] = free ^ bit;
-    if (free === u32[(run + RunField.AllFree) >>> 2]) this.runFilling(run);
+    if (free === all) this.runFilling(run);
     if ((free ^ bit) === 0) this.runFull(run, k);
     const slot = (k + Slot.ClassBase) << Slot.StepLog2;
     u32[this.words + RunsWord.SlotsFree] = u32[this.words + RunsWord.SlotsFree]! - slot;
