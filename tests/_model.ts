@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import type { Block, Pool, PoolStats } from "../mod.ts";
-import { metadataBytes, rowsFor, Size } from "../src/engine/tlsf.ts";
+import { firstBlockOffset, metadataBytes, rowsFor, Size } from "../src/engine/tlsf.ts";
+import { runsMetadata } from "../src/engine/runs.ts";
 import { expectedLayout } from "../tools/_oracle.ts";
 
 export { wholeSizeFor } from "../tools/_oracle.ts";
@@ -59,13 +60,14 @@ export function assertBlock(block: Block, seed: number, length = block.length): 
 
 /**
  * The pool size with exactly `bytes` of room for blocks after its metadata,
- * whose own size grows with the pool's.
+ * whose own size grows with the pool's: more rows of bins, and from
+ * RunMap.MinPool on, the runs tier's words and map.
  */
 export function poolWithRoomFor(bytes: number): number {
-  let size = bytes + metadataBytes(rowsFor(bytes));
-  while (bytes + metadataBytes(rowsFor(size)) !== size) {
-    size = bytes + metadataBytes(rowsFor(size));
-  }
+  const metadata = (size: number) =>
+    firstBlockOffset(rowsFor(size), runsMetadata(size - Size.Sentinel)) + Size.Sentinel;
+  let size = bytes + metadata(bytes);
+  while (bytes + metadata(size) !== size) size = bytes + metadata(size);
   return size;
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type Block, Pool, PoolError } from "../mod.ts";
 import { Flag, FreeField, HeaderWord, Size, Value } from "../src/engine/tlsf.ts";
+import { Slot } from "../src/engine/runs.ts";
 
 /** The offset of the block whose payload is at `payload`. */
 function blockOf(payload: number): number {
@@ -97,10 +98,11 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
   await t.step("a free block's header, before a large block is carved from its end", () => {
     const pool = Pool.create(1 << 20);
     // The large block takes the pool's end, so the room between it and the
-    // small blocks is a free block in a bin, not the top block.
-    pool.alloc(4);
+    // small blocks is a free block in a bin, not the top block. The small
+    // blocks are above the largest slot: slots would share one run instead.
+    pool.alloc(Slot.Max + 1);
     pool.alloc(2 * Size.LargeBlock);
-    pool.alloc(4);
+    pool.alloc(Slot.Max + 1);
     const hole = [...pool.blocks()].find((block) => block.free)!;
     assert.ok(hole.blockSize > Size.LargeBlock);
     expectCaught(pool, hole.blockStart, 0x1234, () => pool.alloc(Size.LargeBlock));

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Block, Pool, PoolError } from "../mod.ts";
 import { Flag, HeaderWord, Size, Value } from "../src/engine/tlsf.ts";
+import { Slot } from "../src/engine/runs.ts";
 import {
   assertBlock,
   fillBlock,
@@ -313,7 +314,8 @@ Deno.test("allocate", async (t) => {
   await t.step("a large block is carved from the high end of free space", () => {
     const pool = Pool.create(KIB * KIB);
     const poolEnd = pool.byteOffset + pool.byteLength - Size.Sentinel;
-    const small = must(pool.allocate(50));
+    // Above the largest slot, so a block of the TLSF tier at the low end, not a slot in a run.
+    const small = must(pool.allocate(Slot.Max + 1));
     // Its whole block, header included, is LargeBlock bytes: it goes to the high end.
     const large = filled(pool, Size.LargeBlock - Size.BlockHeader, 14);
     assert.equal(large.offset + pool.sizeOf(large.offset), poolEnd);
