@@ -50,7 +50,7 @@ export function checkRuns(runs: Runs, found: readonly number[]): RunsInUse {
     }
     const all = count === Slot.MaxPerRun ? 0xffffffff : (1 << count) - 1;
     if (
-      u32[(run + RunField.AllFree) >>> 2] !== all || (free & ~all) !== 0 ||
+      u32[(run + RunField.Live) >>> 2] !== ((all & ~free) >>> 0) || (free & ~all) !== 0 ||
       (handles & ~all) !== 0 || (handles & free) !== 0
     ) {
       corrupt(`the run at ${run} has slot bits beyond its slots, or a free slot a Block owns`);
@@ -104,7 +104,7 @@ export function checkRuns(runs: Runs, found: readonly number[]): RunsInUse {
       if (u32[(run + RunField.Prev) >>> 2] !== prev) {
         corrupt(`the run at ${run} has a wrong back link`);
       }
-      if (shape.free === u32[(run + RunField.AllFree) >>> 2]) empty++;
+      if (u32[(run + RunField.Live) >>> 2] === 0) empty++;
       listed++;
       prev = run;
     }

@@ -130,8 +130,12 @@ export const enum RunField {
   Next = 20,
   /** The previous run in its class's list, or the list's head node; Nil while full. */
   Prev = 24,
-  /** The value of Free when every slot is free. */
-  AllFree = 28,
+  /**
+   * Bit i set while slot i is live: with Free, each slot of the run is in
+   * exactly one of the two, so that a stray write to either is found before
+   * a live slot is handed out again.
+   */
+  Live = 28,
   /** The header's bytes: slot 0 starts here. */
   Header = 32,
 }
@@ -206,6 +210,12 @@ export function classOf(size: number): number {
 /** Slot size of class `k`. */
 export function slotSize(k: number): number {
   return (k + Slot.ClassBase) << Slot.StepLog2;
+}
+
+/** The bits of every slot of a run whose info word is `info`, as a 32-bit integer. */
+function allSlots(info: number): number {
+  const count = (info >>> RunInfo.CountShift) & RunInfo.CountMask;
+  return count >= Slot.MaxPerRun ? -1 : (1 << count) - 1;
 }
 
 /** Slots in a run of class `k`. */
@@ -289,20 +299,23 @@ export class Runs extends Tlsf {
     const at = (run + RunField.Free) >>> 2;
     const free = u32[at]!;
     const rest = free & (free - 1);
-    const all = u32[(run + RunField.AllFree) >>> 2]!;
-    // A free bit past the run's slots is damage: the slot it names is outside the run.
+    const live = u32[(run + RunField.Live) >>> 2]!;
+    // The free and live bits must split the run's slots between them: a bit in both, or in
+    // neither, or past the run's slots, is damage, and the slot it names is not to be handed out.
     if (
       run === Tier.Nil ||
       (Tier.Checks &&
-        (free === 0 || (free & ~all) !== 0 ||
+        (free === 0 || (free & live) !== 0 ||
+          ((free | live) ^ allSlots(u32[(run + RunField.Info) >>> 2]!)) !== 0 ||
           u32[(run + RunField.Prev) >>> 2] !== this.classNode(k)))
     ) {
       return this.allocateEdge(size, k);
     }
     // Off its list first: damage found there leaves the run as it was.
     if (rest === 0) this.runFull(run, k);
-    if (free === all) this.runFilling(run);
+    if (live === 0) this.runFilling(run);
     u32[at] = rest;
+    u32[(run + RunField.Live) >>> 2] = live | (free ^ rest);
     const slot = (k + Slot.ClassBase) << Slot.StepLog2;
     const slotsFree = this.words + RunsWord.SlotsFree;
     u32[slotsFree] = u32[slotsFree]! - slot;
@@ -332,16 +345,18 @@ export class Runs extends Tlsf {
     const at = (run + RunField.Free) >>> 2;
     const free = u32[at]!;
     const bit = free & -free;
-    const all = u32[(run + RunField.AllFree) >>> 2]!;
+    const live = u32[(run + RunField.Live) >>> 2]!;
     if (
       Tier.Checks &&
-      (bit === 0 || (free & ~all) !== 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k))
+      (bit === 0 || !this.runIntact(run) || !this.partitioned(run, free, live) ||
+        u32[(run + RunField.Prev) >>> 2] !== this.classNode(k))
     ) {
       this.damaged(run);
     }
     if ((free ^ bit) === 0) this.runFull(run, k);
-    if (free === all) this.runFilling(run);
+    if (live === 0) this.runFilling(run);
     u32[at] = free ^ bit;
+    u32[(run + RunField.Live) >>> 2] = live | bit;
     const slot = (k + Slot.ClassBase) << Slot.StepLog2;
     u32[this.words + RunsWord.SlotsFree] = u32[this.words + RunsWord.SlotsFree]! - slot;
     return run + RunField.Header + (31 - clz32(bit)) * slot;
@@ -466,7 +481,7 @@ export class Runs extends Tlsf {
     u32[(b + RunField.Info) >>> 2] = info;
     u32[(b + RunField.Free) >>> 2] = all;
     u32[(b + RunField.Handles) >>> 2] = 0;
-    u32[(b + RunField.AllFree) >>> 2] = all;
+    u32[(b + RunField.Live) >>> 2] = 0;
     this.pushRun(b, k);
     this.mapRun(b, size, true);
     u32[this.words + RunsWord.Runs]!++;
@@ -504,13 +519,17 @@ export class Runs extends Tlsf {
   /** Whether every slot of `run` is free. */
   private isEmpty(run: number): boolean {
     const u32 = this.u32;
-    const all = u32[(run + RunField.AllFree) >>> 2]!;
-    // The fast paths read the all-free word; the info word, under the check word, says what it is.
-    const count = (u32[(run + RunField.Info) >>> 2]! >>> RunInfo.CountShift) & RunInfo.CountMask;
-    if (Tier.Checks && all !== (count >= Slot.MaxPerRun ? 0xffffffff : (1 << count) - 1)) {
+    const live = u32[(run + RunField.Live) >>> 2]!;
+    if (Tier.Checks && !this.partitioned(run, u32[(run + RunField.Free) >>> 2]!, live)) {
       this.damaged(run);
     }
-    return u32[(run + RunField.Free) >>> 2] === all;
+    return live === 0;
+  }
+
+  /** Whether the free bits `free` and live bits `live` of `run` split its slots between them. */
+  private partitioned(run: number, free: number, live: number): boolean {
+    return (free & live) === 0 &&
+      ((free | live) ^ allSlots(this.u32[(run + RunField.Info) >>> 2]!)) === 0;
   }
 
   /** Writes (or with `on` false, clears) the map entries of the run at `b` of `size` bytes. */
@@ -611,14 +630,18 @@ export class Runs extends Tlsf {
     const bit = 1 << i;
     const at = (run + RunField.Free) >>> 2;
     const free = u32[at]!;
+    const live = u32[(run + RunField.Live) >>> 2]!;
+    if (Tier.Checks && ((free & live) !== 0 || ((free | live) ^ allSlots(info)) !== 0)) {
+      this.damaged(run);
+    }
     if ((free | u32[(run + RunField.Handles) >>> 2]!) & bit) {
       return this.refused(rel, free & bit ? Tier.FreeBlock : Tier.NotABlock);
     }
-    const now = (free | bit) >>> 0;
     // Linked first: a damaged list head found there leaves the slot as it was.
     if (free === 0) this.pushRun(run, (info >>> RunInfo.ClassShift) & RunInfo.ClassMask);
-    u32[at] = now;
-    if (now === u32[(run + RunField.AllFree) >>> 2]) {
+    u32[at] = free | bit;
+    u32[(run + RunField.Live) >>> 2] = live ^ bit;
+    if ((live ^ bit) === 0) {
       this.runEmptied(run, (info >>> RunInfo.ClassShift) & RunInfo.ClassMask, free);
     }
     const slotsFree = this.words + RunsWord.SlotsFree;
@@ -668,13 +691,14 @@ export class Runs extends Tlsf {
     const u32 = this.u32;
     const info = u32[(run + RunField.Info) >>> 2]!;
     const k = (info >>> RunInfo.ClassShift) & RunInfo.ClassMask;
-    const now = (free | bit) >>> 0;
+    const live = u32[(run + RunField.Live) >>> 2]!;
     if (free === 0) this.pushRun(run, k);
-    u32[(run + RunField.Free) >>> 2] = now;
+    u32[(run + RunField.Free) >>> 2] = free | bit;
+    u32[(run + RunField.Live) >>> 2] = live ^ bit;
     const slot = (k + Slot.ClassBase) << Slot.StepLog2;
     const at = this.words + RunsWord.SlotsFree;
     u32[at] = u32[at]! + slot;
-    if (now === u32[(run + RunField.AllFree) >>> 2]) this.runEmptied(run, k, free);
+    if ((live ^ bit) === 0) this.runEmptied(run, k, free);
     return slot;
   }
 
@@ -693,6 +717,7 @@ export class Runs extends Tlsf {
       } catch (error) {
         // Damage stopped the release before it wrote: the slot is live again, as a refused free leaves it.
         u32[(run + RunField.Free) >>> 2] = free;
+        u32[(run + RunField.Live) >>> 2] = allSlots(u32[(run + RunField.Info) >>> 2]!) & ~free;
         throw error;
       }
     }
