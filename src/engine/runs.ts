@@ -947,6 +947,7 @@ export class Runs extends Tlsf {
       moved = this.placeAnywhere(size, align);
       if (moved === Tier.Nil) return 0;
     }
+    this.ownable(moved);
     this.u8.copyWithin(moved, rel, rel + Math.min(slot, size));
     // Re-read, through views made anew if the memory grew: placing the new block may have
     // filled or emptied this run's list, and a grown WebAssembly.Memory leaves `u32` detached.
@@ -966,6 +967,7 @@ export class Runs extends Tlsf {
     const peak = this.u32[Tier.PeakUsed]!;
     const moved = this.placeSmall(size, classOf(size));
     if (moved === Tier.Nil) return 0;
+    this.ownable(moved);
     const b = payload - this.toBlock;
     const old = this.sizeAt(b);
     const from = b + Tier.BlockHeader;
@@ -975,6 +977,27 @@ export class Runs extends Tlsf {
     this.release(b, this.u32[b >>> 2]!);
     this.u32[Tier.PeakUsed] = Math.max(peak, this.u32[Tier.BytesUsed]!);
     return this.base + moved;
+  }
+
+  /**
+   * Throws `corrupt` unless `own` will find the block just placed at `rel`
+   * as what it is, a slot of an intact run or a block of the TLSF tier: a
+   * damaged map could lead elsewhere. Checked before a move gives the old
+   * place up, as the caller owns the new one only after.
+   */
+  private ownable(rel: number): void {
+    const run = this.checkedRunOf(rel);
+    if (run !== Tier.Nil ? this.slotIndex(run, rel) < 0 : !this.blockVouched(rel)) {
+      this.damaged(run === Tier.Nil ? rel : run);
+    }
+  }
+
+  /** Whether the check word of the used block whose payload is at `rel` vouches for its header. */
+  private blockVouched(rel: number): boolean {
+    const b = rel - Tier.BlockHeader;
+    const h = this.u32[b >>> 2]!;
+    return (h & (Tier.Free | Tier.Unused)) === 0 &&
+      this.u32[(b + Tier.Check) >>> 2] === checkWord(this.key, b, (h & ~Tier.FlagMask) >>> 0);
   }
 
   /**
