@@ -16,7 +16,6 @@ import {
   Build,
   checkWord,
   Flag,
-  FreeField,
   HeaderF64,
   HeaderWord,
   headsEnd,
@@ -312,6 +311,13 @@ export class Runs extends Tlsf {
   private runFull(run: number, k: number): void {
     const u32 = this.u32;
     const next = u32[(run + RunField.Next) >>> 2]!;
+    // The next run becomes the head, that the fast path trusts: its header and back link must hold.
+    if (
+      Build.Checks && next !== Value.Nil &&
+      !(this.runIntact(next) && u32[(next + RunField.Prev) >>> 2] === run)
+    ) {
+      this.damaged(run);
+    }
     u32[this.classHeads + k] = next;
     if (next !== Value.Nil) u32[(next + RunField.Prev) >>> 2] = this.classNode(k);
     else u32[this.words + RunsWord.Classes]! &= ~(1 << k);
@@ -768,11 +774,19 @@ export class Runs extends Tlsf {
 
   // ── resizing ──────────────────────────────────────────────────────────────
 
-  /** As `Tlsf.resize`; a slot stays while the new size is of its class, else moves. */
+  /**
+   * As `Tlsf.resize`; a slot stays while the new size is of its class, else
+   * moves; a block that finds no room in the TLSF tier may move to a slot.
+   */
   override resize(payload: number, size: number, align: number): number {
     const rel = payload - this.base;
     const run = this.checkedRunOf(rel);
-    if (run === Value.Nil) return super.resize(payload, size, align);
+    if (run === Value.Nil) {
+      const moved = super.resize(payload, size, align);
+      return moved !== 0 || size > this.slotMax || align > Size.Align
+        ? moved
+        : this.blockToSlot(payload, size);
+    }
     const u32 = this.u32;
     const i = this.slotIndex(run, rel);
     const k = (u32[(run + RunField.Info) >>> 2]! >>> RunInfo.ClassShift) & RunInfo.ClassMask;
@@ -796,6 +810,25 @@ export class Runs extends Tlsf {
     // Re-read: placing the new block may have filled or emptied this run's list.
     const free = u32[(run + RunField.Free) >>> 2]!;
     this.account(-this.giveSlot(run, free, 1 << i));
+    return this.base + moved;
+  }
+
+  /**
+   * Moves the live block of the TLSF tier at `payload`, which found no room
+   * there to grow to `size` bytes (at most slotMax), to a free slot: its
+   * neighbours were checked on the way, so nothing throws after the slot is
+   * taken. Returns the new payload's offset in the buffer, or 0.
+   */
+  private blockToSlot(payload: number, size: number): number {
+    const moved = this.placeSmall(size, classOf(size));
+    if (moved === Value.Nil) return 0;
+    const b = payload - this.toBlock;
+    const old = this.sizeAt(b);
+    const from = b + Size.BlockHeader;
+    this.u8.copyWithin(moved, from, from + Math.min(old - Size.BlockHeader, size));
+    this.account(-old);
+    // Re-read: placing the new block may have changed this one's flags.
+    this.release(b, this.u32[b >>> 2]!);
     return this.base + moved;
   }
 
