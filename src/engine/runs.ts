@@ -433,7 +433,13 @@ export class Runs extends Tlsf {
   /** Whether every slot of `run` is free. */
   private isEmpty(run: number): boolean {
     const u32 = this.u32;
-    return u32[(run + RunField.Free) >>> 2] === u32[(run + RunField.AllFree) >>> 2];
+    const all = u32[(run + RunField.AllFree) >>> 2]!;
+    // The fast path reads the all-free word; the info word, under the check word, says what it is.
+    const count = (u32[(run + RunField.Info) >>> 2]! >>> RunInfo.CountShift) & RunInfo.CountMask;
+    if (Build.Checks && all !== (count >= Slot.MaxPerRun ? 0xffffffff : (1 << count) - 1)) {
+      this.damaged(run);
+    }
+    return u32[(run + RunField.Free) >>> 2] === all;
   }
 
   /** Writes (or with `on` false, clears) the map entries of the run at `b` of `size` bytes. */
@@ -556,11 +562,23 @@ export class Runs extends Tlsf {
     return 0;
   }
 
-  /** A slot of `run` was freed: it was full (its free bits were `free`), or it is now empty. */
+  /**
+   * A slot of `run` was freed: it was full (its free bits were `free`), or
+   * it is now empty. If damage stops the list or block work, the slot is
+   * live again, as a refused free leaves it.
+   */
   private freeEdge(run: number, info: number, free: number): void {
     const k = (info >>> RunInfo.ClassShift) & RunInfo.ClassMask;
-    if (free === 0) this.pushRun(run, k);
-    if (this.isEmpty(run)) this.runEmptied(run, k);
+    const u32 = this.u32;
+    const overhead = u32[this.words + RunsWord.Overhead]!;
+    try {
+      if (free === 0) this.pushRun(run, k);
+      if (this.isEmpty(run)) this.runEmptied(run, k);
+    } catch (error) {
+      u32[(run + RunField.Free) >>> 2] = free;
+      u32[this.words + RunsWord.Overhead] = overhead;
+      throw error;
+    }
   }
 
   /**
@@ -577,7 +595,7 @@ export class Runs extends Tlsf {
     const at = this.words + RunsWord.SlotsFree;
     u32[at] = u32[at]! + slot;
     if (free === 0) this.pushRun(run, k);
-    if (now === u32[(run + RunField.AllFree) >>> 2]) this.runEmptied(run, k);
+    if (now === u32[(run + RunField.AllFree) >>> 2] && this.isEmpty(run)) this.runEmptied(run, k);
     return slot;
   }
 
@@ -599,8 +617,9 @@ export class Runs extends Tlsf {
     const u32 = this.u32;
     const next = u32[(run + RunField.Next) >>> 2]!;
     const prev = u32[(run + RunField.Prev) >>> 2]!;
+    // Its size says which map entries to clear and what to merge: the check word must vouch for it.
     if (
-      Build.Checks && (u32[(prev + RunField.Next) >>> 2] !== run ||
+      Build.Checks && (!this.runIntact(run) || u32[(prev + RunField.Next) >>> 2] !== run ||
         (next !== Value.Nil && u32[(next + RunField.Prev) >>> 2] !== run))
     ) {
       this.damaged(run);
