@@ -10,9 +10,13 @@ const RUNS_POOL = 128 * 1024;
 /** A request whose slot is 24 bytes, in runs of 32 slots. */
 const SMALL = 24;
 const SLOTS_PER_RUN = 32;
+/** A request of another class, and its slot. */
+const MEDIUM = 185;
+const MEDIUM_SLOT = 192;
 /** Byte offsets in a run's header (slot 0 is RUN_HEADER bytes after its start). */
 const RUN_HEADER = 32;
 const SIZE_FIELD = 0;
+const CHECK_FIELD = 4;
 const FREE_FIELD = 12;
 const NEXT_FIELD = 20;
 const ALL_FREE_FIELD = 28;
@@ -69,4 +73,15 @@ Deno.test("a run whose all-free word is damaged does not pass for empty", () => 
   }, isCorrupt);
   assert.equal(got, 0);
   assert.equal(pool.sizeOf(first), SMALL);
+});
+
+Deno.test("a resize into a run whose header is damaged is refused before the slot moves", () => {
+  const pool = Pool.create(RUNS_POOL);
+  const block = pool.allocate(MEDIUM)!;
+  const target = pool.alloc(SMALL);
+  // The check word of the run that a resize to SMALL bytes takes its slot from.
+  const header = new DataView(pool.buffer, target - RUN_HEADER, RUN_HEADER);
+  header.setUint32(CHECK_FIELD, header.getUint32(CHECK_FIELD, true) ^ 1, true);
+  assert.throws(() => pool.resize(block, SMALL), isCorrupt);
+  assert.equal(pool.sizeOf(block.offset), MEDIUM_SLOT, "the slot is still live where it was");
 });

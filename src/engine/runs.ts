@@ -277,9 +277,11 @@ export class Runs extends Tlsf {
     const at = (run + RunField.Free) >>> 2;
     const free = u32[at]!;
     const bit = free & -free;
+    // Off the fast path, the header is checked too: a slot placed by a resize is final.
     if (
       Build.Checks &&
-      (bit === 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k))
+      (bit === 0 || u32[(run + RunField.Prev) >>> 2] !== this.classNode(k) ||
+        !this.runIntact(run))
     ) {
       this.damaged(run);
     }
