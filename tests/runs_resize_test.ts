@@ -6,6 +6,10 @@ const RUNS_POOL = 128 * 1024;
 const SLOT_MAX = 256;
 /** An alignment that keeps a small block in the TLSF tier. */
 const BLOCK_ALIGN = 16;
+/** A request in the 24-byte class, and a size it grows to whose slot is 104 bytes. */
+const SMALL = 24;
+const GROWN = 100;
+const GROWN_SLOT = 104;
 
 Deno.test("a block of the TLSF tier that cannot grow there moves to a free slot", () => {
   const pool = Pool.create(RUNS_POOL);
@@ -31,4 +35,13 @@ Deno.test("a block of the TLSF tier that cannot grow there moves to a free slot"
     Array.from({ length: 50 }, (_, i) => i + 1),
   );
   pool.check();
+});
+
+Deno.test("a slot that moves to another class counts its net size in the peak", () => {
+  const pool = Pool.create(RUNS_POOL);
+  const block = pool.allocate(SMALL)!;
+  assert.ok(pool.resize(block, GROWN));
+  // The two slots were never both the caller's at once.
+  assert.equal(pool.bytesUsed(), GROWN_SLOT);
+  assert.equal(pool.stats().peakBytesUsed, GROWN_SLOT);
 });

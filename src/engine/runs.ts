@@ -814,6 +814,7 @@ export class Runs extends Tlsf {
     const slot = slotSize(k);
     const aligned = (payload & (align - 1)) === 0;
     if (size <= this.slotMax && classOf(size) === k && aligned) return payload;
+    const peak = u32[HeaderWord.PeakUsed]!;
     let moved = this.placeAnywhere(size, align);
     if (moved === Value.Nil) {
       // A smaller size always fits where the slot is.
@@ -831,7 +832,18 @@ export class Runs extends Tlsf {
     // Re-read: placing the new block may have filled or emptied this run's list.
     const free = u32[(run + RunField.Free) >>> 2]!;
     this.account(-this.giveSlot(run, free, 1 << i));
+    this.netPeak(peak);
     return this.base + moved;
+  }
+
+  /**
+   * Sets the peak of bytes used, which was `peak` before a move, to what it
+   * would be had the move counted only its net change, as the TLSF tier's
+   * moves do: the old and the new block were never both the caller's.
+   */
+  private netPeak(peak: number): void {
+    const u32 = this.u32;
+    u32[HeaderWord.PeakUsed] = Math.max(peak, u32[HeaderWord.BytesUsed]!);
   }
 
   /**
@@ -841,6 +853,7 @@ export class Runs extends Tlsf {
    * taken. Returns the new payload's offset in the buffer, or 0.
    */
   private blockToSlot(payload: number, size: number): number {
+    const peak = this.u32[HeaderWord.PeakUsed]!;
     const moved = this.placeSmall(size, classOf(size));
     if (moved === Value.Nil) return 0;
     const b = payload - this.toBlock;
@@ -850,6 +863,7 @@ export class Runs extends Tlsf {
     this.account(-old);
     // Re-read: placing the new block may have changed this one's flags.
     this.release(b, this.u32[b >>> 2]!);
+    this.netPeak(peak);
     return this.base + moved;
   }
 
