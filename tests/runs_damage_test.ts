@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Pool, PoolError } from "../mod.ts";
+import { expectedLayout, MAP_CHUNK } from "../tools/_oracle.ts";
 
 // Damage to a run's header that the misuse fuzzer found the runs tier
 // missing: each time, a later allocation handed out a live slot or a free
@@ -13,6 +14,9 @@ const SLOTS_PER_RUN = 32;
 /** A request of another class, and its slot. */
 const MEDIUM = 185;
 const MEDIUM_SLOT = 192;
+/** A request in the smallest class, and its slot. */
+const TINY = 5;
+const TINY_SLOT = 16;
 /** Byte offsets in a run's header (slot 0 is RUN_HEADER bytes after its start). */
 const RUN_HEADER = 32;
 const SIZE_FIELD = 0;
@@ -83,5 +87,20 @@ Deno.test("a resize into a run whose header is damaged is refused before the slo
   const header = new DataView(pool.buffer, target - RUN_HEADER, RUN_HEADER);
   header.setUint32(CHECK_FIELD, header.getUint32(CHECK_FIELD, true) ^ 1, true);
   assert.throws(() => pool.resize(block, SMALL), isCorrupt);
+  assert.equal(pool.sizeOf(block.offset), MEDIUM_SLOT, "the slot is still live where it was");
+});
+
+Deno.test("a resize to a slot that a damaged map hides is refused before the slot moves", () => {
+  const pool = Pool.create(RUNS_POOL);
+  const block = pool.allocate(MEDIUM)!;
+  // A run of the smallest slots: a resize to TINY bytes takes the slot after `first`.
+  const first = pool.alloc(TINY);
+  const rel = first + TINY_SLOT - pool.byteOffset;
+  const map = pool.byteOffset + expectedLayout(RUNS_POOL).map;
+  const bytes = new Uint8Array(pool.buffer);
+  // The map entries that lead to that slot's run: its chunk's, and the one before's.
+  const chunk = Math.floor(rel / MAP_CHUNK);
+  for (const g of [chunk - 1, chunk]) bytes[map + g] = bytes[map + g]! ^ 1;
+  assert.throws(() => pool.resize(block, TINY), isCorrupt);
   assert.equal(pool.sizeOf(block.offset), MEDIUM_SLOT, "the slot is still live where it was");
 });

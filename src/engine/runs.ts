@@ -828,12 +828,34 @@ export class Runs extends Tlsf {
       moved = this.placeAnywhere(size, align);
       if (moved === Value.Nil) return 0;
     }
+    this.ownable(moved);
     this.u8.copyWithin(moved, rel, rel + Math.min(slot, size));
     // Re-read: placing the new block may have filled or emptied this run's list.
     const free = u32[(run + RunField.Free) >>> 2]!;
     this.account(-this.giveSlot(run, free, 1 << i));
     this.netPeak(peak);
     return this.base + moved;
+  }
+
+  /**
+   * Throws `corrupt` unless `own` will find the block just placed at `rel`
+   * as what it is, a slot of an intact run or a block of the TLSF tier: a
+   * damaged map could lead elsewhere. Checked before a move gives the old
+   * place up, as the caller owns the new one only after.
+   */
+  private ownable(rel: number): void {
+    const run = this.checkedRunOf(rel);
+    if (run !== Value.Nil ? this.slotIndex(run, rel) < 0 : !this.blockVouched(rel)) {
+      this.damaged(run === Value.Nil ? rel : run);
+    }
+  }
+
+  /** Whether the check word of the used block whose payload is at `rel` vouches for its header. */
+  private blockVouched(rel: number): boolean {
+    const b = rel - Size.BlockHeader;
+    const h = this.u32[b >>> 2]!;
+    return (h & (Flag.Free | Flag.Unused)) === 0 &&
+      this.u32[(b + UsedField.Check) >>> 2] === checkWord(this.key, b, (h & ~Flag.Mask) >>> 0);
   }
 
   /**
@@ -856,6 +878,7 @@ export class Runs extends Tlsf {
     const peak = this.u32[HeaderWord.PeakUsed]!;
     const moved = this.placeSmall(size, classOf(size));
     if (moved === Value.Nil) return 0;
+    this.ownable(moved);
     const b = payload - this.toBlock;
     const old = this.sizeAt(b);
     const from = b + Size.BlockHeader;
