@@ -1,14 +1,19 @@
 import assert from "node:assert/strict";
 import { Pool, type PoolStats } from "../mod.ts";
-import { metadataBytes, rowsFor } from "../src/engine/tlsf.ts";
+import { firstBlockOffset, rowsFor, Size } from "../src/engine/tlsf.ts";
+import { runsMetadata } from "../src/engine/runs.ts";
 import { expectedLayout, Oracle, OracleError } from "../tools/_oracle.ts";
 import {
+  alignAboveSlot,
   describeOp,
+  eitherTier,
   nearClassBoundary,
+  nearSlotBoundary,
   type Op,
   OpGenerator,
   type OpMix,
   Rng,
+  RUNS_MIN_POOL,
 } from "../tools/_random_ops.ts";
 
 const MIX: OpMix = {
@@ -43,13 +48,24 @@ function assertOracleError(fn: () => unknown, pattern: RegExp): void {
 Deno.test("the model's layout arithmetic agrees with the engine's for every pool size", () => {
   const sizes = [];
   for (let n = 240; n < 70_000; n += 8) sizes.push(n);
+  for (let n = 120_000; n < 140_000; n += 8) sizes.push(n);
   for (let p = 17; p <= 32; p++) sizes.push(2 ** p - 8, 2 ** p, 2 ** p + 8);
   for (const n of sizes.filter((n) => n <= 2 ** 32)) {
-    assert.equal(expectedLayout(n).metadataBytes, metadataBytes(rowsFor(n)), `${n}-byte pool`);
+    const engine = firstBlockOffset(rowsFor(n), runsMetadata(n - Size.Sentinel)) + Size.Sentinel;
+    assert.equal(expectedLayout(n).metadataBytes, engine, `${n}-byte pool`);
   }
-  // Two figures from docs/layout.md, by hand: one row below 256-byte blocks, rows grow with log2.
-  assert.deepEqual(expectedLayout(400), { first: 216, metadataBytes: 224 });
+  // Figures from docs/layout.md, by hand: one row below 256-byte blocks, rows grow with log2;
+  // from 128 KiB on, the runs tier's 36 words and a map byte per 512 bytes follow the bin heads.
+  assert.deepEqual(expectedLayout(400), { first: 216, metadataBytes: 224, map: 0, mapBytes: 0 });
   assert.equal(expectedLayout(65536).metadataBytes, 80 + 9 * 132 + 4 + 8);
+  assert.equal(expectedLayout(131064).metadataBytes, 80 + 10 * 132 + 8);
+  // 131072 - 8 bytes before the sentinel take 256 map bytes, the last one for a part-chunk.
+  assert.deepEqual(expectedLayout(131072), {
+    first: 80 + 10 * 132 + 36 * 4 + 256,
+    metadataBytes: 80 + 10 * 132 + 36 * 4 + 256 + 8,
+    map: 80 + 10 * 132 + 36 * 4,
+    mapBytes: 256,
+  });
 });
 
 Deno.test("the same seed draws the same operations", () => {
@@ -150,4 +166,53 @@ Deno.test("the model catches a pool that misreports", async (t) => {
     bytes[e.offset] = bytes[e.offset]! ^ 1;
     assertOracleError(() => model.verify(), /contents-changed: .*byte 0 of the payload/);
   });
+});
+
+Deno.test("a pool with runs agrees with the model, slot by slot", async (t) => {
+  const mix: OpMix = {
+    ...MIX,
+    sizes: [[nearSlotBoundary, 3], [eitherTier, 2], [(rng) => rng.between(0, 4096), 1]],
+    resizeSizes: [[eitherTier, 1]],
+    aligns: [[() => undefined, 4], [alignAboveSlot, 1]],
+  };
+
+  await t.step("the model finds each slot where blocks() puts one", () => {
+    const model = drive(Pool.create(RUNS_MIN_POOL), 4, 300, mix);
+    assert.ok(model.pool.stats().runs > 0, "the pool has runs");
+    let slots = 0;
+    for (const info of model.pool.blocks()) {
+      const slot = info.blockStart === info.offset ? info.blockSize : 0;
+      assert.equal(model.slotAt(info.offset), slot, `the block at ${info.offset}`);
+      if (slot > 0) slots++;
+    }
+    assert.ok(slots > 100, `${slots} slots`);
+  });
+
+  await t.step("freed, it is one free block again once all of it is allocated and freed", () => {
+    const model = drive(Pool.create(2 * RUNS_MIN_POOL), 5, 400, mix);
+    model.freeAll(new Rng(2));
+    model.verify();
+    const stats = model.pool.stats();
+    assert.deepEqual([stats.freeBlocks, stats.runs, stats.bytesUsed], [1, 0, 0]);
+  });
+
+  await t.step("a pool just too small for runs has none", () => {
+    const model = drive(Pool.create(RUNS_MIN_POOL - 8), 6, 200, mix);
+    assert.equal(model.pool.stats().runs, 0);
+    assert.equal(model.layout.map, 0);
+  });
+});
+
+/** A pool whose stats() counts one run too many. */
+class RunsLiar extends Pool {
+  override stats(): PoolStats {
+    const stats = super.stats();
+    return { ...stats, runs: stats.runs + 1 };
+  }
+}
+
+Deno.test("the model catches a pool with runs that misreports them", () => {
+  const model = new Oracle(new RunsLiar(new ArrayBuffer(RUNS_MIN_POOL)));
+  model.apply({ kind: "alloc", size: 24, align: undefined, askLargest: false });
+  assertOracleError(() => model.verify(), /stats\(\): runs 2, expected 1/);
 });

@@ -4,7 +4,16 @@ import { Pool } from "../mod.ts";
 import { Size } from "../src/engine/tlsf.ts";
 import { walk } from "./_model.ts";
 import { Oracle } from "../tools/_oracle.ts";
-import { nearClassBoundary, OpGenerator, type OpMix, Rng } from "../tools/_random_ops.ts";
+import {
+  alignAboveSlot,
+  eitherTier,
+  nearClassBoundary,
+  nearSlotBoundary,
+  OpGenerator,
+  type OpMix,
+  Rng,
+  RUNS_MIN_POOL,
+} from "../tools/_random_ops.ts";
 
 // fast-check draws the pool and a list of seeds; each seed draws one
 // operation from the shared generator, for the state the model is in, and
@@ -22,25 +31,43 @@ const MIX: OpMix = {
     realloc: 1,
     sizeOf: 1,
   },
-  // Mostly small blocks, some large enough to run a small pool out of memory.
+  // Mostly small blocks, some large enough to run a small pool out of memory; sizes at every
+  // slot class boundary and the tier boundary; resizes that cross it either way.
   sizes: [
     [(rng) => rng.between(0, 64), 4],
     [(rng) => rng.between(0, 1024), 3],
     [(rng) => rng.between(0, 16384), 1],
     [nearClassBoundary, 2],
+    [nearSlotBoundary, 3],
   ],
+  resizeSizes: [
+    [eitherTier, 4],
+    [nearSlotBoundary, 2],
+    [(rng) => rng.between(0, 16384), 1],
+  ],
+  // Alignments of 16 and more put even a small block in the TLSF tier.
   aligns: [
     [() => undefined, 3],
-    [(rng) => rng.pick([1, 8, 16, 64, 128, 256, 4096]), 4],
+    [(rng) => rng.pick([1, 8, 16, 64, 128, 256, 4096]), 2],
+    [alignAboveSlot, 2],
   ],
   zeroShare: 0.5,
   askLargestShare: 1,
 };
 
-// The pool sits at a random, possibly unaligned, place inside its buffer.
+// The pool sits at a random, possibly unaligned, place inside its buffer. Pools from
+// RUNS_MIN_POOL bytes on have the runs tier; those just below it do not.
 const poolSpec = fc.record({
   before: fc.integer({ min: 0, max: 40 }),
-  length: fc.constantFrom(4096, 16384, 65536),
+  length: fc.constantFrom(
+    4096,
+    16384,
+    65536,
+    RUNS_MIN_POOL - 8,
+    RUNS_MIN_POOL,
+    RUNS_MIN_POOL + 8,
+    2 * RUNS_MIN_POOL,
+  ),
   after: fc.integer({ min: 0, max: 40 }),
 });
 

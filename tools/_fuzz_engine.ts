@@ -17,14 +17,26 @@ import {
   type PoolStats,
 } from "../mod.ts";
 import { Flag, FreeField, Size } from "../src/engine/tlsf.ts";
-import { type Entry, Oracle, type OracleFailureKind, THREW } from "./_oracle.ts";
+import {
+  type Entry,
+  MAP_CHUNK,
+  Oracle,
+  type OracleFailureKind,
+  RUN_HEADER,
+  type RunSeen,
+  THREW,
+  walkBlocks,
+} from "./_oracle.ts";
 import {
   type AlignDraw,
+  eitherTier,
   nearClassBoundary,
+  nearSlotBoundary,
   OP_KINDS as ORDINARY_KINDS,
   OpGenerator,
   type OpMix,
   Rng,
+  RUNS_MIN_POOL,
   type SizeDraw,
   Weighted,
 } from "./_random_ops.ts";
@@ -75,6 +87,8 @@ const ILLEGAL_WRITES = [
   ["free-link", 12],
   ["footer", 8],
   ["pool-header", 12],
+  ["run-header", 12],
+  ["run-map", 8],
   ["sentinel", 3],
   ["use-after-free", 10],
   ["random", 15],
@@ -213,11 +227,17 @@ export function fuzz(options: FuzzOptions): FuzzReport {
 
 // ── pools under test ───────────────────────────────────────────────────────
 
-/** Pool sizes, with weights: tiny ones run out of room and take the slow paths. */
+/** Bytes either side of RUNS_MIN_POOL that pools drawn around it may be. */
+const AROUND_RUNS = 16 * 1024;
+/**
+ * Pool sizes, with weights: tiny ones run out of room and take the slow
+ * paths; those around RUNS_MIN_POOL have the runs tier or just not.
+ */
 const POOL_SIZES = [
-  [[512, 2048], 25],
-  [[2048, 32 * 1024], 45],
-  [[32 * 1024, 256 * 1024], 25],
+  [[512, 2048], 20],
+  [[2048, 32 * 1024], 35],
+  [[32 * 1024, 256 * 1024], 20],
+  [[RUNS_MIN_POOL - AROUND_RUNS, RUNS_MIN_POOL + AROUND_RUNS], 20],
   [[1024 * 1024, 1024 * 1024], 5],
 ] as const;
 /** Canary bytes on each side of the pool's range, at least and at most. */
@@ -247,6 +267,8 @@ const VIEW_WRITE_SHARE = 0.5;
 /** Allocation sizes, with weights, given the pool's size. */
 const SIZE_CLASSES: readonly (readonly [SizeDraw, number])[] = [
   [nearClassBoundary, 5],
+  [nearSlotBoundary, 6],
+  [eitherTier, 4],
   [() => 0, 10],
   [(rng) => rng.between(1, 64), 35],
   [(rng) => rng.between(65, 1024), 25],
@@ -801,6 +823,10 @@ class Fuzzer {
     const wrong = [
       s.liveBlocks !== a.model.liveBlocks &&
       `liveBlocks ${s.liveBlocks}, not ${a.model.liveBlocks}`,
+      s.bytesUsed !== a.model.bytesUsed && `bytesUsed ${s.bytesUsed}, not ${a.model.bytesUsed}`,
+      s.metadataBytes < a.model.metadataBytes &&
+      `metadataBytes ${s.metadataBytes}, below the fixed ${a.model.metadataBytes}`,
+      a.model.layout.map === 0 && s.runs !== 0 && `${s.runs} runs in a pool too small for them`,
       s.capacity !== a.pool.byteLength && `capacity ${s.capacity}, not ${a.pool.byteLength}`,
       s.bytesUsed + s.bytesFree + s.metadataBytes !== s.capacity &&
       `bytesUsed + bytesFree + metadataBytes = ${s.bytesUsed + s.bytesFree + s.metadataBytes}`,
@@ -848,24 +874,14 @@ class Fuzzer {
     this.#begin("blocks", "[...blocks()]");
     const blocks = this.#blocks();
     if (blocks === THREW || !a.model.trusted) return;
-    let at = a.blocksStart;
-    const used = new Set<number>();
-    for (const b of blocks) {
-      if (b.blockStart !== at || b.offset !== at + Size.BlockHeader) {
-        this.#fail(
-          "inconsistent",
-          `blocks(): a block at ${b.blockStart} where one should start at ${at}`,
-        );
-        return;
-      }
-      if (!b.free) used.add(b.offset);
-      at += b.blockSize;
-    }
+    const walk = walkBlocks(blocks, a.blocksStart, a.blocksEnd);
+    if (typeof walk === "string") return this.#fail("inconsistent", walk);
+    const used = new Set(walk.used.map((u) => u.offset));
     const missing = a.model.entries.find((e) => !used.has(e.offset));
-    if (at !== a.blocksEnd || used.size !== a.model.liveBlocks || missing) {
+    if (used.size !== a.model.liveBlocks || missing) {
       this.#fail(
         "inconsistent",
-        `blocks(): end at ${at} (sentinel ${a.blocksEnd}), ${used.size} used for ${a.model.liveBlocks} live${
+        `blocks(): ${used.size} used for ${a.model.liveBlocks} live${
           missing ? `, none at ${missing.offset}` : ""
         }`,
       );
@@ -947,8 +963,11 @@ class Fuzzer {
       case "free-link":
       case "footer": {
         this.#begin("blocks", "[...blocks()] to aim an illegal write");
-        const blocks = this.#blocks();
-        if (blocks === THREW || blocks.length === 0) break;
+        const all = this.#blocks();
+        if (all === THREW) break;
+        // Blocks of the TLSF tier: a slot has no header, and a free one no links or footer.
+        const blocks = all.filter((b) => b.blockStart !== b.offset);
+        if (blocks.length === 0) break;
         const free = blocks.filter((b) => b.free);
         const b = kind === "header"
           ? rng.pick(blocks)
@@ -968,6 +987,18 @@ class Fuzzer {
           this.#wordBytes(this.#mutate(this.#word(at), starts)),
           `${kind} of the ${b.free ? "free" : "used"} block at ${b.blockStart}`,
         ];
+      }
+      case "run-header":
+      case "run-map": {
+        this.#begin("blocks", "[...blocks()] to aim an illegal write");
+        const all = this.#blocks();
+        if (all === THREW || a.model.layout.map === 0) break;
+        const walk = walkBlocks(all, a.blocksStart, a.blocksEnd);
+        if (typeof walk === "string") break;
+        const starts = [...walk.runs.map((r) => r.start), ...walk.free.map((b) => b.blockStart)]
+          .map((x) => x - a.start);
+        const run: RunSeen | undefined = walk.runs.length > 0 ? rng.pick(walk.runs) : undefined;
+        return kind === "run-header" ? this.#aimRunHeader(run, starts) : this.#aimRunMap(run);
       }
       case "pool-header": {
         const words = (a.blocksStart - a.start) / Size.Word;
@@ -1010,6 +1041,46 @@ class Fuzzer {
         ];
     }
     return undefined;
+  }
+
+  /** A word of a run's header: size, check word, info, free or handle bits, links, all-free bits. */
+  #aimRunHeader(
+    run: RunSeen | undefined,
+    starts: readonly number[],
+  ): [IllegalWrite, number, number[], string] | undefined {
+    if (!run) return undefined;
+    const field = this.#rng.below(RUN_HEADER / Size.Word);
+    const at = run.start + field * Size.Word;
+    return [
+      "run-header",
+      at,
+      this.#wordBytes(this.#mutate(this.#word(at), starts)),
+      `word ${field} of the header of the run of ${run.slot}-byte slots at ${run.start}`,
+    ];
+  }
+
+  /**
+   * A byte of the run map: one that leads to `run` (if any) or any one; made
+   * another run's distance, a near one, 0 or anything.
+   */
+  #aimRunMap(run: RunSeen | undefined): [IllegalWrite, number, number[], string] {
+    const a = this.#a;
+    const rng = this.#rng;
+    const { map, mapBytes } = a.model.layout;
+    const chunk = (x: number) => Math.floor((x - a.start) / MAP_CHUNK);
+    const g = run && rng.chance(3 / 4)
+      ? rng.between(chunk(run.start), chunk(run.start + run.size - 1))
+      : rng.below(mapBytes);
+    const at = a.start + map + g;
+    const old = a.bytes[at]!;
+    const value = rng.pick([
+      old ^ (1 << rng.below(8)),
+      old + rng.pick([-2, -1, 1, 2]),
+      0,
+      rng.below(256),
+      a.bytes[at + rng.pick([-1, 1])] ?? 0,
+    ]) & 0xff;
+    return ["run-map", at, [value], `the run map's byte for chunk ${g} (was ${old})`];
   }
 
   #wordBytes(value: number): number[] {

@@ -8,7 +8,7 @@
 // trusted (`trusted = false`), and only what a damaged pool must still get
 // right is judged (payloads in range, never over a live one).
 
-import type { Block, Pool, PoolStats } from "../mod.ts";
+import type { Block, BlockInfo, Pool, PoolStats } from "../mod.ts";
 import { describeOp, GOLDEN, type Op, type PoolState, Rng } from "./_random_ops.ts";
 
 // ── the layout, as docs/layout.md draws it ─────────────────────────────────
@@ -33,22 +33,247 @@ const WORD_LOG2 = 2;
 /** Guard bytes debug mode puts after every payload, at least. */
 const DEBUG_GUARD = 8;
 
+/** The smallest pool that has the runs tier. */
+export const RUNS_MIN_POOL = 131072;
+/** The runs tier's words after the bin heads: five counters, then a list head per class. */
+const RUNS_COUNTERS = 5;
+/** Slot sizes: multiples of SLOT_STEP from SLOT_MIN to SLOT_MAX, one class each. */
+export const SLOT_MIN = 16;
+export const SLOT_MAX = 256;
+const SLOT_STEP = 8;
+const SLOT_CLASSES = 31;
+/** A run's header; its slots fill RUN_TARGET bytes or as near below as whole slots do, 32 at most. */
+export const RUN_HEADER = 32;
+const RUN_TARGET = 768;
+const RUN_MAX_SLOTS = 32;
+/** Bytes a run map entry covers. */
+export const MAP_CHUNK = 512;
+/** Offsets in a run's header of its info word (class, slot count). */
+const RUN_INFO = 8;
+const INFO_CLASS_SHIFT = 3;
+const INFO_CLASS_MASK = 31;
+const INFO_COUNT_SHIFT = 8;
+const INFO_COUNT_MASK = 63;
+/** Low bits of a block header that are flags, not size. */
+const FLAG_BITS = 7;
+
+/** The slot a request of `size` bytes gets in a pool with runs (at most SLOT_MAX). */
+export function slotFor(size: number): number {
+  return size <= SLOT_MIN ? SLOT_MIN : Math.ceil(size / SLOT_STEP) * SLOT_STEP;
+}
+
+/** Slots in a run of `slot`-byte slots. */
+export function slotsPerRun(slot: number): number {
+  return Math.min(RUN_MAX_SLOTS, Math.floor(RUN_TARGET / slot));
+}
+
+/** Where a pool puts its metadata, as docs/layout.md draws it. */
+export interface Layout {
+  /** Offset of the first block from the pool's start. */
+  first: number;
+  /** The fixed metadata: header, bitmaps, bin heads, the runs tier's words and map, sentinel. */
+  metadataBytes: number;
+  /** Offset of the run map from the pool's start, and its bytes; 0 without runs. */
+  map: number;
+  mapBytes: number;
+}
+
 /** Where a pool of `byteLength` bytes puts its first block, and its metadata in all. */
-export function expectedLayout(byteLength: number): { first: number; metadataBytes: number } {
+export function expectedLayout(byteLength: number): Layout {
   for (let rows = 1;; rows++) {
-    const first = Math.ceil((POOL_HEADER + rows * (ROW_BITMAP + ROW_HEADS)) / ALIGN) * ALIGN;
-    const largest = byteLength - first - SENTINEL;
+    const heads = POOL_HEADER + rows * (ROW_BITMAP + ROW_HEADS);
+    // The rows are chosen as if there were no runs tier: its words and map come after.
+    const bare = Math.ceil(heads / ALIGN) * ALIGN;
+    const largest = byteLength - bare - SENTINEL;
     // The fewest rows whose last one still takes the pool's largest possible block.
     const row = largest < 2 ** SMALL_LIMIT_LOG2
       ? 0
       : 31 - Math.clz32(largest) - SMALL_LIMIT_LOG2 + 1;
-    if (row < rows) return { first, metadataBytes: first + SENTINEL };
+    if (row < rows) {
+      const runs = byteLength >= RUNS_MIN_POOL;
+      const map = runs ? heads + (RUNS_COUNTERS + SLOT_CLASSES) * WORD : 0;
+      const mapBytes = runs ? Math.ceil((byteLength - SENTINEL) / MAP_CHUNK) : 0;
+      const first = runs ? Math.ceil((map + mapBytes) / ALIGN) * ALIGN : bare;
+      return { first, metadataBytes: first + SENTINEL, map, mapBytes };
+    }
   }
 }
 
 /** The smallest whole block (header, payload, rounding) that holds `size` payload bytes. */
 export function wholeSizeFor(size: number): number {
   return Math.max(MIN_BLOCK, Math.ceil((size + HEADER) / ALIGN) * ALIGN);
+}
+
+// ── a walk of blocks(), by the layout's rules ──────────────────────────────
+
+/** A run that a walk of `blocks()` found: its slots came one after another behind a header. */
+export interface RunSeen {
+  /** Where its header starts, in the buffer. */
+  start: number;
+  /** Its whole size: header, slots and the tail the TLSF tier could not split off. */
+  size: number;
+  slot: number;
+  count: number;
+  /** Live slots. */
+  live: number;
+}
+
+/** What a walk of `blocks()` finds, each figure as the pool's stats should give it. */
+export interface Walk {
+  /** Live blocks and slots: payload offset and whole size, in address order. */
+  used: { offset: number; size: number }[];
+  bytesUsed: number;
+  bytesFree: number;
+  /** Free blocks of the TLSF tier. */
+  freeBlocks: number;
+  /** Free blocks of the TLSF tier, as `blocks()` gave them. */
+  free: BlockInfo[];
+  runs: RunSeen[];
+  /** Headers and tails of runs that hold a live slot. */
+  overhead: number;
+  slotBytesFree: number;
+  /**
+   * The largest free space in whole bytes: a free block, a free slot, or
+   * the room that giving back the empty runs held would make (they lie
+   * among free blocks, at most one per class).
+   */
+  largestFree: number;
+  /** The largest payload allocate can get: of that space, or a free slot. */
+  largestFreeBlock: number;
+}
+
+/**
+ * Walks what `blocks()` yields: blocks of the TLSF tier tile the pool from
+ * `blocksStart` to the sentinel at `blocksEnd`, each header in front of its
+ * payload, but for runs, whose slots have no header and come behind a
+ * RUN_HEADER-byte header that no block covers, and whose tail (0 or 8
+ * bytes) no block covers either. Returns the figures, or what is wrong.
+ */
+export function walkBlocks(
+  infos: Iterable<BlockInfo>,
+  blocksStart: number,
+  blocksEnd: number,
+): Walk | string {
+  const walk: Walk = {
+    used: [],
+    bytesUsed: 0,
+    bytesFree: 0,
+    freeBlocks: 0,
+    free: [],
+    runs: [],
+    overhead: 0,
+    slotBytesFree: 0,
+    largestFree: 0,
+    largestFreeBlock: 0,
+  };
+  // In address order: a free block (its size), a used one (-1), or a run.
+  const units: (number | RunSeen)[] = [];
+  let largestBlock = 0;
+  let largestSlot = 0;
+  let at = blocksStart;
+  let run: RunSeen | null = null;
+  let left = 0;
+  /** Ends the run just walked where the next thing starts; a tail of 0 or 8 bytes is its own. */
+  const close = (next: number): string | undefined => {
+    if (left > 0) return `blocks(): the run at ${run!.start} ends after ${run!.count - left} slots`;
+    const tail = next - at;
+    if (tail !== 0 && tail !== ALIGN) {
+      return `blocks(): ${tail} bytes after the run at ${run!.start}, not a tail of 0 or 8`;
+    }
+    run!.size += tail;
+    at = next;
+    run = null;
+  };
+  for (const info of infos) {
+    if (info.blockStart === info.offset) {
+      if (run === null || left === 0) {
+        const wrong = run === null ? undefined : close(info.blockStart - RUN_HEADER);
+        if (wrong) return wrong;
+        const slot = info.blockSize;
+        if (info.blockStart - RUN_HEADER !== at) {
+          return `blocks(): a run whose first slot is at ${info.blockStart}, where a run's header starts at ${at}`;
+        }
+        if (slot < SLOT_MIN || slot > SLOT_MAX || slot % SLOT_STEP !== 0) {
+          return `blocks(): a ${slot}-byte slot at ${info.offset}`;
+        }
+        const count = slotsPerRun(slot);
+        run = { start: at, size: RUN_HEADER + count * slot, slot, count, live: 0 };
+        walk.runs.push(run);
+        units.push(run);
+        left = count;
+        at += RUN_HEADER;
+      }
+      if (info.blockStart !== at || info.blockSize !== run.slot || info.length !== run.slot) {
+        return `blocks(): a ${info.blockSize}-byte slot at ${info.offset}, where slot ${
+          run.count - left
+        } of the run at ${run.start} (${run.slot} bytes) is at ${at}`;
+      }
+      left--;
+      at += run.slot;
+      if (info.free) {
+        walk.slotBytesFree += run.slot;
+        largestSlot = Math.max(largestSlot, run.slot);
+      } else {
+        run.live++;
+        walk.used.push({ offset: info.offset, size: run.slot });
+        walk.bytesUsed += run.slot;
+      }
+      continue;
+    }
+    if (run !== null) {
+      const wrong = close(info.blockStart);
+      if (wrong) return wrong;
+    }
+    if (info.blockStart !== at || info.offset !== at + HEADER) {
+      return `blocks(): one at ${info.blockStart}, expected at ${at}`;
+    }
+    if (info.blockSize % ALIGN !== 0 || info.blockSize < MIN_BLOCK) {
+      return `blocks(): a ${info.blockSize}-byte block at ${at}`;
+    }
+    if (info.free) {
+      walk.bytesFree += info.blockSize;
+      walk.freeBlocks++;
+      walk.free.push(info);
+      largestBlock = Math.max(largestBlock, info.blockSize);
+      units.push(info.blockSize);
+    } else {
+      walk.bytesUsed += info.blockSize;
+      walk.used.push({ offset: info.offset, size: info.blockSize });
+      units.push(-1);
+    }
+    at += info.blockSize;
+  }
+  if (run !== null) {
+    const wrong = close(blocksEnd);
+    if (wrong) return wrong;
+  }
+  if (at !== blocksEnd) return `blocks() end at ${at}, not at the sentinel ${blocksEnd}`;
+
+  let largest = Math.max(largestBlock, largestSlot);
+  // Room of free blocks and empty runs side by side, counted where an empty run is among them.
+  let room = 0;
+  let held = false;
+  for (const unit of [...units, -1]) {
+    const empty = typeof unit !== "number" && unit.live === 0;
+    if (typeof unit === "number" && unit >= 0) room += unit;
+    else if (empty) {
+      room += (unit as RunSeen).size;
+      held = true;
+    } else {
+      if (held) largest = Math.max(largest, room);
+      room = 0;
+      held = false;
+    }
+    if (typeof unit !== "number") {
+      const spare = unit.size - unit.count * unit.slot;
+      if (empty) walk.bytesFree += spare;
+      else walk.overhead += spare;
+    }
+  }
+  walk.bytesFree += walk.slotBytesFree;
+  walk.largestFree = largest;
+  walk.largestFreeBlock = Math.max(largest >= MIN_BLOCK ? largest - HEADER : 0, largestSlot);
+  return walk;
 }
 
 // ── verdicts ───────────────────────────────────────────────────────────────
@@ -113,6 +338,8 @@ export interface Entry {
   extent: number;
   /** What sizeOf() said while the pool was trusted, or -1. */
   capacity: number;
+  /** Whether it is a slot of a run (no header: its whole size is its capacity), as far as known. */
+  slot: boolean;
   /** The handle, or null for a raw block. */
   readonly block: Block | null;
   readonly align: number;
@@ -143,6 +370,10 @@ export class Oracle {
   readonly blocksStart: number;
   readonly blocksEnd: number;
   readonly metadataBytes: number;
+  /** Where the metadata lies, from the layout arithmetic. */
+  readonly layout: Layout;
+  /** Runs lie below this offset in the buffer: the pool's end when it was made; 0 without runs. */
+  readonly mapEnd: number;
   /** False once the pool may be damaged: then only ranges and overlaps are judged. */
   trusted = true;
   /** Set by the user to number the operations in messages. */
@@ -179,9 +410,11 @@ export class Oracle {
     this.start = pool.byteOffset;
     this.end = pool.byteOffset + pool.byteLength;
     const layout = expectedLayout(pool.byteLength);
+    this.layout = layout;
     this.metadataBytes = layout.metadataBytes;
     this.blocksStart = this.start + layout.first;
     this.blocksEnd = this.end - SENTINEL;
+    this.mapEnd = layout.map === 0 ? 0 : this.blocksEnd;
   }
 
   /** Live blocks. */
@@ -405,7 +638,13 @@ export class Oracle {
     }
   }
 
-  /** Frees every live block in a random order; a trusted pool must then be as it began. */
+  /**
+   * Frees every live block in a random order; a trusted pool must then be
+   * as it began: all its space free, the most of it allocatable at once. An
+   * empty run held back for its class splits the free space until an
+   * allocation of all of it gives the runs back: the model makes that one
+   * (and frees it) and the pool must then be one free block.
+   */
   freeAll(rng: Rng, initial?: PoolStats): void {
     while (this.liveBlocks > 0) {
       const e = this.pickAny(rng.u32())!;
@@ -425,14 +664,42 @@ export class Oracle {
     const wrong = [
       stats.liveBlocks !== 0 && `liveBlocks ${stats.liveBlocks}`,
       stats.bytesUsed !== 0 && `bytesUsed ${stats.bytesUsed}`,
-      stats.freeBlocks !== 1 && `freeBlocks ${stats.freeBlocks}`,
+      stats.freeBlocks !== 1 && stats.freeBlocks > stats.runs + 1 &&
+      `freeBlocks ${stats.freeBlocks} with ${stats.runs} runs`,
+      stats.metadataBytes !== this.metadataBytes && `metadataBytes ${stats.metadataBytes}`,
+      stats.slotBytesFree > stats.bytesFree && `slotBytesFree ${stats.slotBytesFree}`,
       stats.bytesFree !== this.pool.byteLength - this.metadataBytes &&
       `bytesFree ${stats.bytesFree}, not ${this.pool.byteLength - this.metadataBytes}`,
       initial && stats.largestFreeBlock !== initial.largestFreeBlock &&
       `largestFreeBlock ${stats.largestFreeBlock}, not ${initial.largestFreeBlock}`,
     ].filter((x) => x !== false && x !== undefined);
     if (wrong.length > 0) {
-      this.#fail("inconsistent", `after freeing every block: ${wrong.join(", ")}`);
+      return this.#fail("inconsistent", `after freeing every block: ${wrong.join(", ")}`);
+    }
+    if (stats.runs === 0) return;
+    const all = stats.largestFreeBlock;
+    this.#begin("alloc", () => `alloc(${all}) of the emptied pool, all its free space`);
+    const offset = this.#call(() => this.pool.alloc(all));
+    if (offset === THREW) return;
+    if (offset === 0) {
+      this.failedAllocations++;
+      return this.#fail(
+        "inconsistent",
+        `alloc(largestFreeBlock() = ${all}) of the emptied pool failed`,
+      );
+    }
+    this.allocations++;
+    this.peakBytesUsed = Math.max(this.peakBytesUsed, all + HEADER);
+    this.#begin("free", () => `free(${offset}), all the emptied pool's free space`);
+    if (this.#call(() => this.pool.free(offset)) === THREW) return;
+    this.frees++;
+    const after = this.#call(() => this.pool.stats());
+    if (after === THREW) return;
+    if (after.freeBlocks !== 1 || after.runs !== 0 || after.largestFreeBlock !== all) {
+      this.#fail(
+        "inconsistent",
+        `after allocating all of the emptied pool and freeing it: ${after.freeBlocks} free blocks, ${after.runs} runs, largestFreeBlock ${after.largestFreeBlock}`,
+      );
     }
   }
 
@@ -478,15 +745,23 @@ export class Oracle {
     // largestFreeBlock() is 0 when no block is free: then even size 0 fails.
     if (!this.trusted || largest <= 0) return;
     const guard = this.debug ? DEBUG_GUARD : 0;
-    const possible = (align ?? ALIGN) <= ALIGN
-      ? size <= largest
-      : wholeSizeFor(size + guard) + align! + ALIGN <= largest + guard + HEADER;
+    const possible = (align ?? ALIGN) <= ALIGN ? size <= largest : this.#blockSpace(largest) &&
+      wholeSizeFor(size + guard) + align! + ALIGN <= largest + guard + HEADER;
     if (possible) {
       this.#fail(
         "inconsistent",
         `no room for ${size} bytes (align ${align}) though largestFreeBlock() was ${largest}`,
       );
     }
+  }
+
+  /**
+   * Whether largestFreeBlock() `largest` is known to be space of the TLSF
+   * tier, where an aligned block can go: a free slot (at most SLOT_MAX bytes)
+   * takes only requests at the default alignment.
+   */
+  #blockSpace(largest: number): boolean {
+    return this.mapEnd === 0 || largest > SLOT_MAX;
   }
 
   /** A successful allocation must have been possible. */
@@ -503,9 +778,13 @@ export class Oracle {
   #thoroughBefore(e: Entry): { around: number; largest: number; stats: PoolStats } {
     const infos = [...this.pool.blocks()];
     const i = infos.findIndex((info) => info.offset === e.offset);
-    const freeSize = (j: number) => infos[j]?.free ? infos[j]!.blockSize : 0;
+    // A block grows into the free blocks beside it, never into a slot; a slot grows nowhere.
+    const freeSize = (j: number) =>
+      infos[j]?.free && infos[j]!.blockStart !== infos[j]!.offset ? infos[j]!.blockSize : 0;
     return {
-      around: freeSize(i - 1) + infos[i]!.blockSize + freeSize(i + 1),
+      around: e.slot
+        ? infos[i]!.blockSize + HEADER
+        : freeSize(i - 1) + infos[i]!.blockSize + freeSize(i + 1),
       largest: this.pool.largestFreeBlock(),
       stats: this.pool.stats(),
     };
@@ -528,7 +807,7 @@ export class Oracle {
     if (largest > 0 && !this.debug) {
       const possible = e.align <= ALIGN
         ? size <= largest
-        : wholeSizeFor(size) + e.align + ALIGN <= largest + HEADER;
+        : this.#blockSpace(largest) && wholeSizeFor(size) + e.align + ALIGN <= largest + HEADER;
       if (possible) {
         this.#fail("inconsistent", `resize to ${size} failed though ${largest} was free`);
       }
@@ -600,14 +879,26 @@ export class Oracle {
       );
     }
     let capacity = -1;
+    let slot = false;
     if (this.trusted) {
       const cap = this.#call(() => this.pool.sizeOf(offset));
       if (cap === THREW) return;
+      const slotSize = this.slotAt(offset);
+      slot = slotSize > 0;
+      // A slot is of the request's class, or (when that class and the TLSF tier had no room)
+      // of a larger one, or the one a resize to a smaller class kept for want of room.
       const wrong = this.debug
         ? cap !== length
+        : slot
+        ? !(cap === slotSize && cap >= length && align <= ALIGN)
         : !(cap >= length && offset + cap <= this.blocksEnd &&
           cap + HEADER < wholeSizeFor(length) + MIN_BLOCK);
-      if (wrong) return this.#fail("inconsistent", `sizeOf(${offset}) is ${cap} for ${at}`);
+      if (wrong) {
+        return this.#fail(
+          "inconsistent",
+          `sizeOf(${offset}) is ${cap} for ${at}${slot ? `, a ${slotSize}-byte slot` : ""}`,
+        );
+      }
       const spare = this.#claimant(offset, offset + cap);
       if (spare) {
         return this.#fail(
@@ -638,6 +929,7 @@ export class Oracle {
       e.length = length;
       e.extent = extent;
       e.capacity = capacity;
+      e.slot = slot;
     } else {
       e = {
         id: this.#nextId++,
@@ -645,6 +937,7 @@ export class Oracle {
         length,
         extent,
         capacity,
+        slot,
         block,
         align,
         step: this.step,
@@ -662,9 +955,46 @@ export class Oracle {
     this.#fill(offset, length);
   }
 
+  /**
+   * The slot size if `offset` is the start of a slot of a run, else 0: read
+   * from the run map and the run's header as docs/layout.md draws them.
+   */
+  slotAt(offset: number): number {
+    const rel = offset - this.start;
+    if (this.mapEnd === 0 || rel < 0 || offset >= this.mapEnd) return 0;
+    const bytes = this.bytes;
+    const map = this.start + this.layout.map;
+    const g = Math.floor(rel / MAP_CHUNK);
+    const chunkEnd = (g + 1) * MAP_CHUNK;
+    // An entry is the distance from the start of the run that holds its chunk's last byte.
+    const entry = bytes[map + g]!;
+    let run = -1;
+    if (entry !== 0 && rel >= chunkEnd - entry * SLOT_STEP) run = chunkEnd - entry * SLOT_STEP;
+    else if (g > 0 && bytes[map + g - 1]! !== 0) {
+      const before = chunkEnd - MAP_CHUNK - bytes[map + g - 1]! * SLOT_STEP;
+      if (rel < before + (this.#word(this.start + before) & ~FLAG_BITS)) run = before;
+    }
+    if (run < 0) return 0;
+    const info = this.#word(this.start + run + RUN_INFO);
+    const slot = (((info >>> INFO_CLASS_SHIFT) & INFO_CLASS_MASK) * SLOT_STEP) + SLOT_MIN;
+    const count = (info >>> INFO_COUNT_SHIFT) & INFO_COUNT_MASK;
+    const d = rel - run - RUN_HEADER;
+    return d >= 0 && d % slot === 0 && d / slot < count ? slot : 0;
+  }
+
+  /** The little-endian word at byte `at` of the buffer. */
+  #word(at: number): number {
+    const b = this.bytes;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+  }
+
   /** The whole block an entry takes, as far as the model knows. */
   #whole(e: Entry): number {
-    return this.debug ? 0 : e.capacity < 0 ? wholeSizeFor(e.length) : e.capacity + HEADER;
+    if (this.debug) return 0;
+    if (e.capacity < 0) {
+      return e.length <= SLOT_MAX && this.mapEnd !== 0 ? slotFor(e.length) : wholeSizeFor(e.length);
+    }
+    return e.slot ? e.capacity : e.capacity + HEADER;
   }
 
   /**
@@ -754,46 +1084,21 @@ export class Oracle {
 
   /**
    * Asserts that a trusted pool agrees with the model throughout: check()
-   * passes; its blocks tile it; every live block is where the model put it,
-   * aligned, with its contents, and no two overlap; the stats are the
-   * model's figures (metadata from the layout, bytes used from the blocks'
-   * sizes, the counters); and largestFreeBlock() is honest: that much can be
-   * allocated, one byte more cannot (probed with an allocation freed again
-   * unless `probe` is false).
+   * passes; its blocks and runs tile it (see `walkBlocks`); every live block
+   * is where the model put it, aligned, with its contents, and no two
+   * overlap; the stats are the model's figures (fixed metadata from the
+   * layout, the headers and tails of the runs with a live slot, bytes used
+   * from the blocks' and slots' sizes, the runs and their free slots as the
+   * walk finds them, the counters); and largestFreeBlock() is honest: the
+   * walk's figure, and that much can be allocated, one byte more cannot
+   * (probed with an allocation freed again unless `probe` is false).
    */
   verify(probe = true): void {
     if (!this.trusted) return;
     const pool = this.pool;
     pool.check();
-    let at = this.blocksStart;
-    let used = 0;
-    let free = 0;
-    let freeBlocks = 0;
-    let largestFree = 0;
-    const usedBlocks: { offset: number; size: number }[] = [];
-    for (const info of pool.blocks()) {
-      if (info.blockStart !== at || info.offset !== at + HEADER) {
-        return this.#fail("inconsistent", `blocks(): one at ${info.blockStart}, expected at ${at}`);
-      }
-      if (info.blockSize % ALIGN !== 0 || info.blockSize < MIN_BLOCK) {
-        return this.#fail("inconsistent", `blocks(): a ${info.blockSize}-byte block at ${at}`);
-      }
-      if (info.free) {
-        free += info.blockSize;
-        freeBlocks++;
-        largestFree = Math.max(largestFree, info.blockSize);
-      } else {
-        used += info.blockSize;
-        usedBlocks.push({ offset: info.offset, size: info.blockSize });
-      }
-      at += info.blockSize;
-    }
-    if (at !== this.blocksEnd) {
-      return this.#fail(
-        "inconsistent",
-        `blocks() end at ${at}, not at the sentinel ${this.blocksEnd}`,
-      );
-    }
+    const walk = walkBlocks(pool.blocks(), this.blocksStart, this.blocksEnd);
+    if (typeof walk === "string") return this.#fail("inconsistent", walk);
 
     const sorted = this.entries.sort((a, b) => a.offset - b.offset);
     let previousEnd = 0;
@@ -806,7 +1111,7 @@ export class Oracle {
       if (capacity !== (this.debug ? e.length : e.capacity)) {
         this.#fail("inconsistent", `sizeOf(${e.offset}) is ${capacity}, was ${e.capacity}`);
       }
-      if (e.offset - HEADER < previousEnd) {
+      if (e.offset - (e.slot ? 0 : HEADER) < previousEnd) {
         this.#fail("overlap", `the block at ${e.offset} overlaps the one before`);
       }
       previousEnd = e.offset + capacity;
@@ -822,10 +1127,10 @@ export class Oracle {
     }
     const expectedUsed = this.debug
       ? pool.leaks().map((leak) => leak.offset).sort((x, y) => x - y).join()
-      : usedBlocks.map((u) => `${u.offset}:${u.size}`).join();
+      : walk.used.map((u) => `${u.offset}:${u.size}`).join();
     const modelUsed = this.debug
       ? sorted.map((e) => e.offset).join()
-      : sorted.map((e) => `${e.offset}:${e.capacity + HEADER}`).join();
+      : sorted.map((e) => `${e.offset}:${this.#whole(e)}`).join();
     if (expectedUsed !== modelUsed) {
       this.#fail(
         "inconsistent",
@@ -838,22 +1143,27 @@ export class Oracle {
     const stats = pool.stats();
     const expected: Partial<PoolStats> = {
       capacity: pool.byteLength,
-      metadataBytes: this.metadataBytes,
-      bytesUsed: used,
-      bytesFree: free,
-      freeBlocks,
-      fragmentation: free > 0 ? 1 - largestFree / free : 0,
+      metadataBytes: this.metadataBytes + walk.overhead,
+      bytesUsed: walk.bytesUsed,
+      bytesFree: walk.bytesFree,
+      freeBlocks: walk.freeBlocks,
+      fragmentation: walk.bytesFree > 0 ? 1 - walk.largestFree / walk.bytesFree : 0,
+      runs: walk.runs.length,
+      slotBytesFree: walk.slotBytesFree,
     };
     if (!this.debug) {
       Object.assign(expected, {
         bytesUsed: this.bytesUsed,
-        largestFreeBlock: largestFree === 0 ? 0 : largestFree - HEADER,
+        largestFreeBlock: walk.largestFreeBlock,
         liveBlocks: this.liveBlocks,
         peakBytesUsed: this.peakBytesUsed,
         allocations: this.allocations,
         frees: this.frees,
         failedAllocations: this.failedAllocations,
       });
+    }
+    if (this.mapEnd === 0 && walk.runs.length > 0) {
+      this.#fail("inconsistent", `a ${pool.byteLength}-byte pool has runs`);
     }
     const wrong = Object.entries(expected).filter(([k, v]) => stats[k as keyof PoolStats] !== v)
       .map(([k, v]) => `${k} ${stats[k as keyof PoolStats]}, expected ${v}`);
@@ -886,9 +1196,10 @@ export class Oracle {
       return;
     }
     this.allocations++;
+    const capacity = pool.sizeOf(offset);
     this.peakBytesUsed = Math.max(
       this.peakBytesUsed,
-      this.bytesUsed + pool.sizeOf(offset) + HEADER,
+      this.bytesUsed + (this.slotAt(offset) > 0 ? capacity : capacity + HEADER),
     );
     pool.free(offset);
     this.frees++;

@@ -175,6 +175,8 @@ export interface OpMix {
   readonly weights: Partial<Record<OpKind, number>>;
   /** Request sizes, with whole-number weights. */
   readonly sizes: readonly (readonly [SizeDraw, number])[];
+  /** Sizes of resizes and reallocs, with whole-number weights (default: `sizes`). */
+  readonly resizeSizes?: readonly (readonly [SizeDraw, number])[];
   /** Alignments, with whole-number weights. */
   readonly aligns: readonly (readonly [AlignDraw, number])[];
   /** Share of `allocate`s asking for zeroed memory. */
@@ -224,6 +226,40 @@ export const nearClassBoundary: SizeDraw = (rng, poolBytes) => {
   return Math.max(0, blockSize - Size.BlockHeader + rng.between(-NEAR, NEAR));
 };
 
+/** The runs tier's slot sizes (docs/layout.md): multiples of 8 from 16 to 256, one class each. */
+const SLOT_MIN = 16;
+const SLOT_MAX = 256;
+const SLOT_STEP = 8;
+/** The smallest pool that has runs. */
+export const RUNS_MIN_POOL = 128 * 1024;
+/** How far from RUNS_MIN_POOL a pool drawn around it is, in bytes either way. */
+const AROUND_RUNS_POOL = 16 * 1024;
+
+/**
+ * A size at a slot class boundary of the runs tier or one byte either side
+ * (15-17, 23-25, ..., 255-257), or at the tier boundary (256 and 257 get as
+ * much weight as all the classes together): where an off-by-one in the class
+ * arithmetic or the choice of tier would show.
+ */
+export const nearSlotBoundary: SizeDraw = (rng) => {
+  if (rng.chance(1 / 2)) return rng.pick([SLOT_MAX - 1, SLOT_MAX, SLOT_MAX + 1, SLOT_MAX + 2]);
+  const slot = SLOT_MIN + SLOT_STEP * rng.below((SLOT_MAX - SLOT_MIN) / SLOT_STEP + 1);
+  return slot + rng.between(-1, 1);
+};
+
+/** A size in one tier or the other, evenly: resizes with it cross the tier boundary both ways. */
+export const eitherTier: SizeDraw = (rng) =>
+  rng.chance(1 / 2) ? rng.between(0, SLOT_MAX) : rng.between(SLOT_MAX + 1, 4 * SLOT_MAX);
+
+/** An alignment above a slot's 8: such a request always goes to the TLSF tier. */
+export const alignAboveSlot: AlignDraw = (rng) => 2 ** rng.between(4, 12);
+
+/** A pool size within AROUND_RUNS_POOL of the smallest with runs, either side, a multiple of 8. */
+export function poolBytesAroundRuns(rng: Rng): number {
+  const steps = AROUND_RUNS_POOL / Size.Align;
+  return RUNS_MIN_POOL + Size.Align * rng.between(-steps, steps);
+}
+
 /** Draws operations from a mix; the same seed and states give the same operations. */
 export class OpGenerator {
   readonly rng: Rng;
@@ -232,6 +268,7 @@ export class OpGenerator {
   readonly #grow: Weighted<OpKind>;
   readonly #shrink: Weighted<OpKind>;
   readonly #sizes: Weighted<SizeDraw>;
+  readonly #resizeSizes: Weighted<SizeDraw>;
   readonly #aligns: Weighted<AlignDraw>;
 
   constructor(rng: Rng, mix: OpMix) {
@@ -242,6 +279,7 @@ export class OpGenerator {
     this.#grow = new Weighted(table.filter(([kind]) => !REMOVING.has(kind)));
     this.#shrink = new Weighted(table.filter(([kind]) => !ADDING.has(kind)));
     this.#sizes = new Weighted(mix.sizes);
+    this.#resizeSizes = new Weighted(mix.resizeSizes ?? mix.sizes);
     this.#aligns = new Weighted(mix.aligns);
   }
 
@@ -288,7 +326,7 @@ export class OpGenerator {
         return { kind, pick: rng.u32() };
       case "resize":
       case "realloc":
-        return { kind, pick: rng.u32(), size: this.size(poolBytes) };
+        return { kind, pick: rng.u32(), size: this.#resizeSizes.pick(rng)(rng, poolBytes) };
     }
   }
 

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { Pool, PoolError } from "../mod.ts";
+import { expectedLayout, MAP_CHUNK } from "../tools/_oracle.ts";
+
+// Damage to a run's header that the misuse fuzzer found the runs tier
+// missing: each time, a later allocation handed out a live slot or a free
+// never returned. Each is now `corrupt`, and nothing live is handed out.
+
+/** The smallest pool with the runs tier. */
+const RUNS_POOL = 128 * 1024;
+/** A request whose slot is 24 bytes, in runs of 32 slots. */
+const SMALL = 24;
+const SLOTS_PER_RUN = 32;
+/** A request of another class, and its slot. */
+const MEDIUM = 185;
+const MEDIUM_SLOT = 192;
+/** A request in the smallest class, and its slot. */
+const TINY = 5;
+const TINY_SLOT = 16;
+/** Byte offsets in a run's header (slot 0 is RUN_HEADER bytes after its start). */
+const RUN_HEADER = 32;
+const SIZE_FIELD = 0;
+const CHECK_FIELD = 4;
+const FREE_FIELD = 12;
+const NEXT_FIELD = 20;
+const ALL_FREE_FIELD = 28;
+/** Not the offset of any run: where a damaged link might point. */
+const BOGUS_LINK = 3;
+
+function isCorrupt(error: unknown): boolean {
+  return error instanceof PoolError && error.code === "corrupt";
+}
+
+/** A pool with one run of SMALL-byte slots, its first slot live; and the run's header's words. */
+function poolWithRun(): { pool: Pool; first: number; header: DataView } {
+  const pool = Pool.create(RUNS_POOL);
+  const first = pool.alloc(SMALL);
+  assert.equal(pool.stats().runs, 1);
+  return { pool, first, header: new DataView(pool.buffer, first - RUN_HEADER, RUN_HEADER) };
+}
+
+Deno.test("a free refused for a damaged run list leaves the slot live", () => {
+  const { pool, first, header } = poolWithRun();
+  const other = pool.alloc(SMALL);
+  pool.free(other);
+  // Freeing the last live slot empties the run; a link to no run makes giving it back fail.
+  header.setUint32(NEXT_FIELD, BOGUS_LINK, true);
+  assert.throws(() => pool.free(first), isCorrupt);
+  assert.equal(pool.sizeOf(first), SMALL, "the slot is still live");
+  assert.notEqual(pool.alloc(SMALL), first);
+});
+
+Deno.test("a run that fills checks the run after it before making that its list's head", () => {
+  const { pool, header } = poolWithRun();
+  for (let i = 1; i < SLOTS_PER_RUN - 1; i++) pool.alloc(SMALL);
+  header.setUint32(NEXT_FIELD, BOGUS_LINK, true);
+  assert.throws(() => pool.alloc(SMALL), isCorrupt);
+});
+
+Deno.test("an empty run whose size word is damaged is not given back", () => {
+  const { pool, first, header } = poolWithRun();
+  const whole = pool.largestFreeBlock();
+  pool.free(first);
+  // The empty run is held for its class; all of the pool takes giving it back.
+  header.setUint32(SIZE_FIELD, 0x99790000, true);
+  assert.throws(() => pool.alloc(whole + RUN_HEADER), isCorrupt);
+});
+
+Deno.test("a run whose all-free word is damaged does not pass for empty", () => {
+  const { pool, first, header } = poolWithRun();
+  const whole = pool.largestFreeBlock();
+  // Its free bits as they are now: with this word, the run with a live slot would look empty.
+  header.setUint32(ALL_FREE_FIELD, header.getUint32(FREE_FIELD, true), true);
+  let got = 0;
+  assert.throws(() => {
+    got = pool.alloc(whole + RUN_HEADER);
+  }, isCorrupt);
+  assert.equal(got, 0);
+  assert.equal(pool.sizeOf(first), SMALL);
+});
+
+Deno.test("a resize into a run whose header is damaged is refused before the slot moves", () => {
+  const pool = Pool.create(RUNS_POOL);
+  const block = pool.allocate(MEDIUM)!;
+  const target = pool.alloc(SMALL);
+  // The check word of the run that a resize to SMALL bytes takes its slot from.
+  const header = new DataView(pool.buffer, target - RUN_HEADER, RUN_HEADER);
+  header.setUint32(CHECK_FIELD, header.getUint32(CHECK_FIELD, true) ^ 1, true);
+  assert.throws(() => pool.resize(block, SMALL), isCorrupt);
+  assert.equal(pool.sizeOf(block.offset), MEDIUM_SLOT, "the slot is still live where it was");
+});
+
+Deno.test("a resize to a slot that a damaged map hides is refused before the slot moves", () => {
+  const pool = Pool.create(RUNS_POOL);
+  const block = pool.allocate(MEDIUM)!;
+  // A run of the smallest slots: a resize to TINY bytes takes the slot after `first`.
+  const first = pool.alloc(TINY);
+  const rel = first + TINY_SLOT - pool.byteOffset;
+  const map = pool.byteOffset + expectedLayout(RUNS_POOL).map;
+  const bytes = new Uint8Array(pool.buffer);
+  // The map entries that lead to that slot's run: its chunk's, and the one before's.
+  const chunk = Math.floor(rel / MAP_CHUNK);
+  for (const g of [chunk - 1, chunk]) bytes[map + g] = bytes[map + g]! ^ 1;
+  assert.throws(() => pool.resize(block, TINY), isCorrupt);
+  assert.equal(pool.sizeOf(block.offset), MEDIUM_SLOT, "the slot is still live where it was");
+});
