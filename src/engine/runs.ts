@@ -218,6 +218,14 @@ function allSlots(info: number): number {
   return count >= Slot.MaxPerRun ? -1 : (1 << count) - 1;
 }
 
+/**
+ * Requests a class of the pools made from now on has the TLSF tier serve
+ * before it gets runs: Slot.Warm, clamped to [0, Slot.Warm]. Not part of
+ * the API: the fuzzer and the model-based tests lower it for a pool they
+ * make, so that its runs are reached in a few steps, and set it back.
+ */
+export const warmUp = { requests: Slot.Warm as number };
+
 /** Slots in a run of class `k`. */
 export function slotsPerRun(k: number): number {
   return Math.min(Slot.MaxPerRun, Math.floor(Slot.Target / slotSize(k)));
@@ -259,6 +267,8 @@ export class Runs extends Tlsf {
   readonly classHeads: number;
   /** Byte offset of the map. */
   readonly map: number;
+  /** Requests a class has the TLSF tier serve before it gets runs (`warmUp` when made). */
+  readonly warmAt: number;
 
   /** As `Tlsf`'s; a pool of RunMap.MinPool bytes or more gets runs. */
   constructor(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, rows: number) {
@@ -270,6 +280,7 @@ export class Runs extends Tlsf {
     this.map = (this.words + RunsWord.Map) * Tier.Word;
     this.mapEnd = reserved === 0 ? 0 : end;
     this.slotMax = reserved === 0 ? -1 : Slot.Max;
+    this.warmAt = Math.min(Slot.Warm, Math.max(0, warmUp.requests));
     if (reserved !== 0) this.u32[this.words + RunsWord.MapEnd] = end;
   }
 
@@ -442,12 +453,12 @@ export class Runs extends Tlsf {
     return slot;
   }
 
-  /** Whether class `k` has had Slot.Warm small requests, counting this one. */
+  /** Whether class `k` has had `warmAt` small requests, counting this one. */
   private warm(k: number): boolean {
     const u32 = this.u32;
     const at = this.words + RunsWord.Asked + k;
     const asked = u32[at]!;
-    if (asked >= Slot.Warm) return true;
+    if (asked >= this.warmAt) return true;
     u32[at] = asked + 1;
     return false;
   }
