@@ -779,6 +779,8 @@ export class Runs extends Tlsf {
     const slot = slotSize(k);
     const aligned = (payload & (align - 1)) === 0;
     if (size <= this.slotMax && classOf(size) === k && aligned) return payload;
+    // The peak sees the move's net change only, as a move within the TLSF tier does.
+    const peak = u32[HeaderWord.PeakUsed]!;
     let moved = this.placeAnywhere(size, align);
     if (moved === Value.Nil) {
       // A smaller size always fits where the slot is.
@@ -796,6 +798,7 @@ export class Runs extends Tlsf {
     // Re-read: placing the new block may have filled or emptied this run's list.
     const free = u32[(run + RunField.Free) >>> 2]!;
     this.account(-this.giveSlot(run, free, 1 << i));
+    u32[HeaderWord.PeakUsed] = Math.max(peak, u32[HeaderWord.BytesUsed]!);
     return this.base + moved;
   }
 
