@@ -16,7 +16,6 @@ import {
   Build,
   checkWord,
   Flag,
-  FreeField,
   HeaderF64,
   HeaderWord,
   headsEnd,
