@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { heapMap, Pool } from "../mod.ts";
 
 const ESCAPE = "\x1b[";
+/** Bytes a cell covers in the map of a run's header: less than the header. */
+const SMALL_CELL = 16;
 
 /** The text with its ANSI colour codes taken out. */
 function stripColor(text: string): string {
@@ -92,6 +94,23 @@ Deno.test("heapMap draws a pool as one line", async (t) => {
     before.free();
     after.free();
     assert.match(heapMap(pool), /^≡+░+█░+$/);
+  });
+
+  await t.step("a run's header is used while a slot of it is live, free once it is empty", () => {
+    // 128 KiB or more: small blocks are slots in runs, whose 32-byte header is no slot.
+    const pool = Pool.create(1 << 17);
+    const width = pool.byteLength / SMALL_CELL;
+    const slot = pool.allocate(1)!;
+    assert.equal(slot.offset, [...pool.blocks()][0]!.blockStart, "a slot, with no header");
+    // The run's header and its first slot, 48 bytes: three cells of about 16 bytes or more.
+    const [meta, used, free] = runs(heapMap(pool, { width }));
+    assert.match(meta!, /^≡+$/);
+    assert.match(used!, /^█{3,}$/);
+    assert.match(free!, /^░+$/);
+    slot.free();
+    // The empty run is held for its class and counts as free, header and all.
+    assert.equal(pool.bytesFree() + pool.stats().metadataBytes, pool.byteLength);
+    assert.match(heapMap(pool, { width }), /^≡+░+$/);
   });
 
   await t.step("a pool over part of a buffer is drawn from its own range", () => {

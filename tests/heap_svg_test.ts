@@ -4,7 +4,7 @@ import { Pool } from "../mod.ts";
 import { minimumPoolSize, parseTrace, replayTrace, type Trace } from "../trace.ts";
 import { heapPictures, mapRects, writeHeapSvgs } from "../tools/_heap_svg.ts";
 import { rowLayout } from "../tools/playground/heap_layout.ts";
-import type { Segment } from "../tools/playground/pool_view.ts";
+import { PoolView, type Segment } from "../tools/playground/pool_view.ts";
 import { random } from "../tools/playground/session.ts";
 
 /** A trace of `count` operations keeping about 200 blocks of 8 to 3 000 bytes live, some resized. */
@@ -99,9 +99,16 @@ Deno.test("heap SVGs: valid XML, and the peak map's rectangles tile the pool", a
   const map = mapOf(pictures.atPeak);
   assert.equal(map.bytes, poolSize);
   assertTiles(map.rects, map.bytes, map.bytesPerRow);
-  // Small enough that no block was merged: a rectangle per block and row crossed.
-  const blocks = [...atPeak.blocks()].length;
-  assert.ok(map.rects.length >= blocks + 2, `${map.rects.length} rectangles for ${blocks} blocks`);
+  // Small enough that no block was merged: a rectangle per block and row crossed. A run's
+  // slots, narrower than a few pixels, may merge, but each run (over 512 bytes) keeps one.
+  const segments = new PoolView(atPeak).segments();
+  const blocks = segments.filter((s) => s.kind !== "run" && s.slot === undefined).length - 2;
+  const runs = segments.filter((s) => s.kind === "run" && s.start === s.run).length;
+  assert.ok(runs > 0, "the trace's small blocks are slots in runs");
+  assert.ok(
+    map.rects.length >= blocks + runs + 2,
+    `${map.rects.length} rectangles for ${blocks} blocks and ${runs} runs`,
+  );
 });
 
 Deno.test("heap SVGs: blocks narrower than a pixel merge, and still tile the pool", () => {

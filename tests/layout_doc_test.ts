@@ -1,5 +1,6 @@
 // docs/layout.md against the code: every value it gives a layout enum member, its tables of
-// the pool header, the block fields and the metadata, and the pictures src/engine/tlsf.ts shares.
+// the pool header, the block fields, the metadata, the runs tier's words, a run's header and the
+// size classes, and the pictures src/engine/tlsf.ts and src/engine/runs.ts share.
 import assert from "node:assert/strict";
 import {
   Bins,
@@ -8,6 +9,7 @@ import {
   FreeField,
   HeaderF64,
   HeaderWord,
+  headsEnd,
   metadataBytes,
   rowsFor,
   SentinelField,
@@ -15,9 +17,22 @@ import {
   UsedField,
   Value,
 } from "../src/engine/tlsf.ts";
+import {
+  classOf,
+  RunField,
+  RunInfo,
+  RunMap,
+  runsMetadata,
+  RunsWord,
+  Slot,
+  slotSize,
+  slotsPerRun,
+} from "../src/engine/runs.ts";
+import { Pool } from "../mod.ts";
 import { LAYOUT_DOC, numberIn, rangeIn, type Row, tableAfter, tables } from "./_layout_doc.ts";
 
 const TLSF_SOURCE = Deno.readTextFileSync(new URL("../src/engine/tlsf.ts", import.meta.url));
+const RUNS_SOURCE = Deno.readTextFileSync(new URL("../src/engine/runs.ts", import.meta.url));
 
 /**
  * Every member of the enums the document describes, with its value in the code. Const enum
@@ -76,25 +91,53 @@ const MEMBERS: Record<string, number> = {
   "Value.TailMark": Value.TailMark,
   "Value.HandleMark": Value.HandleMark,
   "SentinelField.Mark": SentinelField.Mark,
+  "Slot.Min": Slot.Min,
+  "Slot.Max": Slot.Max,
+  "Slot.Step": Slot.Step,
+  "Slot.StepLog2": Slot.StepLog2,
+  "Slot.ClassBase": Slot.ClassBase,
+  "Slot.Classes": Slot.Classes,
+  "Slot.Target": Slot.Target,
+  "Slot.MaxPerRun": Slot.MaxPerRun,
+  "RunField.Info": RunField.Info,
+  "RunField.Free": RunField.Free,
+  "RunField.Handles": RunField.Handles,
+  "RunField.Next": RunField.Next,
+  "RunField.Prev": RunField.Prev,
+  "RunField.AllFree": RunField.AllFree,
+  "RunField.Header": RunField.Header,
+  "RunInfo.ClassShift": RunInfo.ClassShift,
+  "RunInfo.ClassMask": RunInfo.ClassMask,
+  "RunInfo.CountShift": RunInfo.CountShift,
+  "RunInfo.CountMask": RunInfo.CountMask,
+  "RunInfo.DivisorShift": RunInfo.DivisorShift,
+  "RunInfo.DivShift": RunInfo.DivShift,
+  "RunInfo.Mark": RunInfo.Mark,
+  "RunsWord.Classes": RunsWord.Classes,
+  "RunsWord.Runs": RunsWord.Runs,
+  "RunsWord.Overhead": RunsWord.Overhead,
+  "RunsWord.SlotsFree": RunsWord.SlotsFree,
+  "RunsWord.MapEnd": RunsWord.MapEnd,
+  "RunsWord.Heads": RunsWord.Heads,
+  "RunsWord.Map": RunsWord.Map,
+  "RunMap.ChunkLog2": RunMap.ChunkLog2,
+  "RunMap.Chunk": RunMap.Chunk,
+  "RunMap.MinPool": RunMap.MinPool,
 };
 
-/** The enums the document's introduction says it describes. */
-const DOCUMENTED = [
-  "HeaderWord",
-  "HeaderF64",
-  "Size",
-  "Flag",
-  "UsedField",
-  "FreeField",
-  "Bins",
-  "Value",
-  "SentinelField",
+/** The enums the document's introduction says it describes, with the source of each. */
+const DOCUMENTED: [string, string][] = [
+  ...["HeaderWord", "HeaderF64", "Size", "Flag", "UsedField", "FreeField", "Bins", "Value"]
+    .map((name): [string, string] => [name, TLSF_SOURCE]),
+  ["SentinelField", TLSF_SOURCE],
+  ...["Slot", "RunField", "RunInfo", "RunsWord", "RunMap"]
+    .map((name): [string, string] => [name, RUNS_SOURCE]),
 ];
 
 /** Member names of `export const enum <name>` in the source, comments stripped. */
 function declaredMembers(source: string, name: string): string[] {
   const body = new RegExp(`^export const enum ${name} \\{\\n([\\s\\S]*?)^\\}`, "m").exec(source);
-  if (body === null) throw new Error(`no const enum ${name} in src/engine/tlsf.ts`);
+  if (body === null) throw new Error(`no const enum ${name} in its source`);
   const code = body[1]!.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
   return [...code.matchAll(/^\s*(\w+)\s*=/gm)].map((match) => `${name}.${match[1]}`);
 }
@@ -165,7 +208,7 @@ function headerTableProblems(rows: Row[]): string[] {
 }
 
 Deno.test("the test's list of enum members is the code's", () => {
-  const declared = DOCUMENTED.flatMap((name) => declaredMembers(TLSF_SOURCE, name));
+  const declared = DOCUMENTED.flatMap(([name, source]) => declaredMembers(source, name));
   assert.deepEqual(declared.sort(), Object.keys(MEMBERS).sort());
 });
 
@@ -184,6 +227,8 @@ Deno.test("the statement reader sees a changed value in the text or in a table",
     LAYOUT_DOC.replace("`Value.Magic` = `0x31414d4d`", "`Value.Magic` = `0x31414d4e`"),
     LAYOUT_DOC.replace(/(`Flag\.Unused` *\| *)4 /, "$18 "),
     LAYOUT_DOC.replace(/^(\| *)12( \| *)48( \| `HeaderWord\.Allocations`)/m, "$113$248$3"),
+    LAYOUT_DOC.replace(/(\| `RunField\.Prev` *\| *)24 /, "$128 "),
+    LAYOUT_DOC.replace("`RunMap.MinPool` = 131 072", "`RunMap.MinPool` = 65 536"),
   ];
   for (const doc of changed) {
     assert.notEqual(doc, LAYOUT_DOC, "the change applies");
@@ -261,23 +306,152 @@ Deno.test("the block fields table puts each field where its enum value says", ()
   }
 });
 
-Deno.test("the metadata table is what rowsFor, firstBlockOffset and metadataBytes give", () => {
+Deno.test("the metadata table is what rowsFor, firstBlockOffset, runsMetadata and a pool give", () => {
   const rows = tableAfter(LAYOUT_DOC, "| pool bytes |");
   assert.ok(rows.length >= 2);
   const paddings = new Set<number>();
+  let withRuns = 0;
   for (const row of rows) {
-    const n = rowsFor(numberIn(row["pool bytes"]!));
+    const bytes = numberIn(row["pool bytes"]!);
+    const n = rowsFor(bytes);
     assert.equal(numberIn(row.rows!), n, row["pool bytes"]);
     const bitmapsEnd = Size.PoolHeader + n * Size.Word;
     const headsEnd = bitmapsEnd + n * Bins.SlCount * Size.Word;
     assert.deepEqual(rangeIn(row["sl bitmaps"]!), [Size.PoolHeader, bitmapsEnd - 1]);
     assert.deepEqual(rangeIn(row["bin heads"]!), [bitmapsEnd, headsEnd - 1]);
-    assert.equal(numberIn(row.padding!), firstBlockOffset(n) - headsEnd);
-    assert.equal(numberIn(row["`First`"]!), firstBlockOffset(n));
-    assert.equal(numberIn(row["metadata bytes"]!), metadataBytes(n));
+    const reserved = runsMetadata(bytes - Size.Sentinel);
+    if (reserved === 0) {
+      assert.equal(row["runs tier"], "none", row["pool bytes"]);
+      assert.equal(numberIn(row["metadata bytes"]!), metadataBytes(n));
+    } else {
+      assert.deepEqual(rangeIn(row["runs tier"]!), [headsEnd, headsEnd + reserved - 1]);
+      withRuns++;
+    }
+    const first = firstBlockOffset(n, reserved);
+    assert.equal(numberIn(row.padding!), first - headsEnd - reserved);
+    assert.equal(numberIn(row["`First`"]!), first);
+    assert.equal(numberIn(row["metadata bytes"]!), first + Size.Sentinel);
+    if (bytes <= MAX_MADE_HERE) {
+      assert.equal(
+        Pool.create(bytes).stats().metadataBytes,
+        first + Size.Sentinel,
+        row["pool bytes"],
+      );
+    }
     paddings.add(numberIn(row.padding!));
   }
   assert.deepEqual([...paddings].sort(), [0, Size.Word], "the table shows both paddings");
+  assert.ok(withRuns > 0 && withRuns < rows.length, "the table shows pools with and without runs");
+});
+
+/** The largest pool the metadata test makes to read its stats. */
+const MAX_MADE_HERE = 1 << 20;
+/** The largest value of a map entry, a byte. */
+const BYTE_MAX = 255;
+
+Deno.test("the runs tier's words table covers them word by word, as RunsWord does", () => {
+  const rows = tableAfter(LAYOUT_DOC, "The words, by their index from the first");
+  const named = rows.map((row) => row.name!.replaceAll("`", ""));
+  assert.deepEqual(named, declaredMembers(RUNS_SOURCE, "RunsWord"));
+  let word = 0;
+  for (const row of rows) {
+    const value = MEMBERS[row.name!.replaceAll("`", "")]!;
+    assert.equal(value, word, `${row.name} is the next word`);
+    const [start, end] = row.bytes!.split(/\s*…\s*/).map((at) => /^H(?:\+(\d+))?$/.exec(at));
+    assert.equal(Number(start?.[1] ?? 0), value * Size.Word, row.name);
+    if (value === RunsWord.Map) {
+      assert.match(row.bytes!, /…$/, "the map runs on to the padding");
+      continue;
+    }
+    const words = value === RunsWord.Heads ? Slot.Classes : 1;
+    assert.equal(Number(end?.[1]), (value + words) * Size.Word, row.name);
+    word += words;
+  }
+});
+
+Deno.test("the run header table puts each field where RunField says, word after word", () => {
+  const rows = tableAfter(LAYOUT_DOC, "A run is a used block of the TLSF tier whose first");
+  let at = 0;
+  for (const row of rows) {
+    const name = row.name!.replaceAll("`", "");
+    const value = MEMBERS[name] ?? numberIn(row.value!);
+    assert.equal(value, at, `${row.name} starts where the field before it ends`);
+    const field = /^r(?:\+(\d+))?(?: … r\+(\d+))?$/.exec(row.field!);
+    assert.ok(field !== null, `${row.name}: field "${row.field}"`);
+    assert.equal(Number(field[1] ?? 0), value, row.name);
+    if (name === "RunField.Header") {
+      assert.equal(field[2], undefined, "the header's end is a place, not a field");
+      assert.equal(rows.at(-1), row, "the header's end comes last");
+      continue;
+    }
+    assert.equal(Number(field[2]) - value, Size.Word, row.name);
+    at += Size.Word;
+  }
+  assert.equal(at, RunField.Header);
+  // Every RunField member has its row; the first two words are a used block's header.
+  const names = rows.map((row) => row.name!.replaceAll("`", ""));
+  for (const member of declaredMembers(RUNS_SOURCE, "RunField")) assert.ok(names.includes(member));
+  assert.equal(names[1], "UsedField.Check");
+});
+
+Deno.test("the size classes table is what classOf, slotSize and slotsPerRun give", () => {
+  const rows = tableAfter(LAYOUT_DOC, "| class | requests");
+  assert.deepEqual(rows.map((row) => numberIn(row.class!)), [...Array(Slot.Classes).keys()]);
+  for (const row of rows) {
+    const k = numberIn(row.class!);
+    const [lo, hi] = rangeIn(row.requests!);
+    assert.equal(numberIn(row["slot bytes"]!), slotSize(k), `class ${k}`);
+    assert.equal(numberIn(row["slots per run"]!), slotsPerRun(k), `class ${k}`);
+    assert.equal(numberIn(row["slot bytes in a run"]!), slotsPerRun(k) * slotSize(k));
+    assert.equal(numberIn(row["run bytes"]!), RunField.Header + slotsPerRun(k) * slotSize(k));
+    assert.equal(hi, slotSize(k), `class ${k}: its largest request fills its slot`);
+    assert.equal(classOf(lo), k, `class ${k}: ${lo} bytes`);
+    assert.equal(classOf(hi), k, `class ${k}: ${hi} bytes`);
+    if (lo > 0) assert.equal(classOf(lo - 1), k - 1, `class ${k}: ${lo - 1} bytes are not in it`);
+  }
+  assert.equal(rows.at(-1)!.requests!.split(" … ")[1], String(Slot.Max));
+  // The map's entries count 8-byte units of a run's length in a byte; a run outgrows a chunk.
+  const runs = rows.map((row) => numberIn(row["run bytes"]!));
+  assert.ok(Math.min(...runs) > RunMap.Chunk, "every run is longer than a chunk");
+  // A run is at most its slots, its header and a remainder of 8 bytes the TLSF tier gave it.
+  assert.ok((Math.max(...runs) + Size.Align) / Slot.Step <= BYTE_MAX, "an entry fits a byte");
+});
+
+Deno.test("the 128 KiB pool after allocate(100) holds what the document says", () => {
+  const heading = "### A 128 KiB pool after `allocate(100)`";
+  const buffer = new ArrayBuffer(RunMap.MinPool);
+  const pool = new Pool(buffer);
+  const offset = pool.alloc(100);
+  const u32 = new Uint32Array(buffer);
+  const u8 = new Uint8Array(buffer);
+  const rows = tableAfter(LAYOUT_DOC, heading);
+  assert.ok(rows.length > 10);
+  for (const row of rows.filter((row) => !row.value!.startsWith("`"))) {
+    const at = numberIn(row.byte!);
+    const value = row.field!.includes("(`u8`)") ? u8[at] : u32[at / Size.Word];
+    assert.equal(value, numberIn(row.value!), `byte ${row.byte}, ${row.field}`);
+  }
+  // Every other map entry is 0: the two in the table are the run's.
+  const map = headsEnd(u32[HeaderWord.FlCount]!) + RunsWord.Map * Size.Word;
+  const entries = u8.subarray(
+    map,
+    map + Math.ceil((RunMap.MinPool - Size.Sentinel) / RunMap.Chunk),
+  );
+  assert.equal(entries.filter((entry) => entry !== 0).length, 2);
+  // The prose after the table, its lines joined.
+  const text = LAYOUT_DOC.slice(LAYOUT_DOC.indexOf(heading)).replace(/\s+/g, " ");
+  const said =
+    /`allocate\(100\)` returns ([\d ]+?), slot 0's offset; `stats\(\)` says ([\d ]+?) bytes used, ([\d ]+?) of metadata \(([\d ]+?) fixed, and the run's 32-byte header\) and ([\d ]+?) free/
+      .exec(text);
+  assert.ok(said !== null, "the sentence after the table");
+  const stats = pool.stats();
+  assert.deepEqual(said.slice(1).map(numberIn), [
+    offset,
+    stats.bytesUsed,
+    stats.metadataBytes,
+    stats.metadataBytes - RunField.Header,
+    stats.bytesFree,
+  ]);
 });
 
 /** The pictures in the source's comments: runs of comment lines that draw a box. */
@@ -296,8 +470,11 @@ function pictures(source: string): string[] {
   return found;
 }
 
-Deno.test("the pictures in src/engine/tlsf.ts are docs/layout.md's", () => {
+Deno.test("the pictures in src/engine/tlsf.ts and src/engine/runs.ts are docs/layout.md's", () => {
   const drawn = pictures(TLSF_SOURCE);
   assert.ok(drawn.some((picture) => picture.includes("pool header")), "the pool's picture");
-  for (const picture of drawn) assert.ok(LAYOUT_DOC.includes(picture), picture);
+  const runs = pictures(RUNS_SOURCE);
+  assert.ok(runs.some((picture) => picture.includes("allFree")), "a run's picture");
+  assert.ok(runs.some((picture) => picture.includes("slotsFree")), "the runs tier's words");
+  for (const picture of [...drawn, ...runs]) assert.ok(LAYOUT_DOC.includes(picture), picture);
 });

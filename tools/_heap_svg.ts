@@ -1,6 +1,6 @@
 // Pictures of a trace's heap as SVG, for `deno task replay -- --svg <dir>`:
-// the heap over time (address against operation, live blocks coloured by
-// size class, the peak marked) and the pool at its peak, drawn as the
+// the heap over time (address against operation, live blocks and slots
+// coloured by size class, the peak marked) and the pool at its peak, drawn as the
 // playground draws it. Both stay small for traces of millions of
 // operations: the first is a raster of cells run-length coded into one path
 // per colour; the second merges neighbouring blocks narrower than a pixel.
@@ -8,6 +8,7 @@
 import { Pool } from "../mod.ts";
 import type { Trace } from "../trace.ts";
 import { Flag } from "../src/engine/tlsf.ts";
+import { RunField } from "../src/engine/runs.ts";
 import {
   colourOf,
   COLOURS,
@@ -47,7 +48,8 @@ const MERGE_PIXELS = 3;
 /** About the most rectangles a peak map has, which keeps it to a few hundred kilobytes. */
 const MAX_RECTS = 4000;
 const FREE_CATEGORY = SIZE_CLASSES.length;
-const META_CATEGORY = FREE_CATEGORY + 1;
+const SLOT_FREE_CATEGORY = FREE_CATEGORY + 1;
+const META_CATEGORY = SLOT_FREE_CATEGORY + 1;
 const CATEGORIES = META_CATEGORY + 1;
 const TICKS = 6;
 const FONT = `font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"`;
@@ -70,6 +72,7 @@ function escape(text: string): string {
 
 function categoryColour(category: number): string {
   if (category === FREE_CATEGORY) return COLOURS.free;
+  if (category === SLOT_FREE_CATEGORY) return COLOURS.slotFree;
   if (category === META_CATEGORY) return COLOURS.meta;
   return SIZE_CLASSES[category]!.colour;
 }
@@ -118,8 +121,9 @@ export function heapPictures(trace: Trace, poolSize: number): HeapPictures {
 }
 
 /**
- * Bytes of each category (size classes, free, metadata) in each cell of
- * addresses; the top block counts as nothing, so untouched space stays blank.
+ * Bytes of each category (size classes, free, free slots, metadata) in each
+ * cell of addresses; the top block counts as nothing, so untouched space
+ * stays blank. A run counts slot by slot, its header and tail as metadata.
  */
 function tallyColumn(view: PoolView, poolSize: number, tally: Float64Array): void {
   tally.fill(0);
@@ -141,7 +145,23 @@ function tallyColumn(view: PoolView, poolSize: number, tally: Float64Array): voi
   for (let b = first; b < top;) {
     const header = u32[b >>> 2]!;
     const size = (header & ~Flag.Mask) >>> 0;
-    add(b, size, (header & Flag.Free) !== 0 ? FREE_CATEGORY : sizeClassOf(size));
+    const run = (header & Flag.Free) === 0 ? view.runAt(base + b) : undefined;
+    if (run === undefined) {
+      add(b, size, (header & Flag.Free) !== 0 ? FREE_CATEGORY : sizeClassOf(size));
+    } else {
+      const slots = b + RunField.Header;
+      add(b, RunField.Header, META_CATEGORY);
+      for (let i = 0; i < run.count; i++) {
+        const free = ((run.free >>> i) & 1) !== 0;
+        add(
+          slots + i * run.slotSize,
+          run.slotSize,
+          free ? SLOT_FREE_CATEGORY : sizeClassOf(run.slotSize),
+        );
+      }
+      const tail = slots + run.count * run.slotSize;
+      add(tail, b + size - tail, META_CATEGORY);
+    }
     b += size;
   }
   // A large block taken from the top block's far end leaves the top block empty (top = end).
@@ -358,6 +378,7 @@ function svgOpening(height: number, title: string): string[] {
 function mapLegend(height: number): string {
   return legend(MARGIN.left, height - 12, [
     [COLOURS.free, "free (in a bin)"],
+    [COLOURS.slotFree, "free slot"],
     [COLOURS.top, "top block"],
     [COLOURS.meta, "metadata"],
   ]);

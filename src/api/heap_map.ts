@@ -5,6 +5,7 @@
  */
 
 import { Size } from "../engine/tlsf.ts";
+import { RunField } from "../engine/runs.ts";
 import { Pool } from "./pool.ts";
 import { checkOptions, describe } from "../common/validate.ts";
 
@@ -31,7 +32,9 @@ const RESET = "\x1b[0m";
 /**
  * Draws a pool as one line of `width` cells: `≡` for the pool's metadata at
  * the left, then `█` for used blocks and `░` for free ones, in proportion to
- * their sizes.
+ * their sizes. A small block is a slot in a run (see `docs/layout.md`):
+ * a run's header is drawn as used while a slot of it is live, as free
+ * (as `bytesFree` counts it) while the run is empty.
  *
  * The metadata in front of the first block gets its share of the width,
  * rounded, but always at least one cell; the blocks share the other cells
@@ -91,27 +94,54 @@ export function heapMap(pool: Pool, options: HeapMapOptions = {}): string {
     );
   }
 
-  // Blocks tile [first, end); the sentinel is the last word of the pool.
+  // Blocks, slots and the runs' headers and tails tile [first, end); the sentinel is the
+  // last word of the pool.
   const end = pool.byteOffset + pool.byteLength - Size.Sentinel;
   const states = new Uint8Array(width).fill(FREE_CELL);
   let first = -1;
   let metaCells = 0;
   let span = 0;
+  // Every cell that overlaps [from, to) by any amount holds a used byte.
+  const use = (from: number, to: number) => {
+    const cells = width - metaCells;
+    const lo = Math.floor(((from - first) * cells) / span);
+    const hi = Math.ceil(((to - first) * cells) / span);
+    states.fill(USED_CELL, metaCells + lo, metaCells + hi);
+  };
+  // The bytes of the run being walked that are not slots (its header, then its tail), and
+  // whether a slot of it is live: only then are they metadata, else free with the run.
+  let runStart = -1;
+  let runLive = false;
+  let at = -1;
+  const endRun = (to: number) => {
+    if (runLive) use(runStart, runStart + RunField.Header);
+    if (runLive && to > at) use(at, to);
+    runStart = -1;
+    runLive = false;
+  };
   for (const block of pool.blocks()) {
+    // A slot has no header: its offset is its start. A run's header comes before its first.
+    const slot = block.offset === block.blockStart;
     if (first < 0) {
-      first = block.blockStart;
+      first = slot ? block.blockStart - RunField.Header : block.blockStart;
       const share = Math.round(((first - pool.byteOffset) / pool.byteLength) * width);
       metaCells = Math.min(width - 1, Math.max(1, share));
       span = end - first;
       states.fill(META_CELL, 0, metaCells);
+      at = first;
     }
+    if (block.blockStart !== at || !slot) {
+      // A gap before a slot is the last run's tail (under 16 bytes) and this run's header.
+      const tailEnd = slot ? block.blockStart - RunField.Header : block.blockStart;
+      if (runStart >= 0) endRun(tailEnd);
+      if (slot) runStart = tailEnd;
+    }
+    at = block.blockStart + block.blockSize;
     if (block.free) continue;
-    // Every cell that overlaps the block by any amount holds a used byte.
-    const cells = width - metaCells;
-    const lo = Math.floor(((block.blockStart - first) * cells) / span);
-    const hi = Math.ceil(((block.blockStart + block.blockSize - first) * cells) / span);
-    states.fill(USED_CELL, metaCells + lo, metaCells + hi);
+    if (slot) runLive = true;
+    use(block.blockStart, at);
   }
+  if (runStart >= 0) endRun(end);
 
   let map = "";
   let previous = -1;

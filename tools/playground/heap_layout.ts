@@ -1,5 +1,5 @@
 // How a pool is drawn, by the playground and by the SVG writer alike: its
-// bytes in rows of equal length, like a memory map, each block a run of
+// bytes in rows of equal length, like a memory map, each block a stretch of
 // them (wrapping onto the next row where it crosses one), coloured by what
 // it is and by its size class or age.
 
@@ -64,9 +64,11 @@ export const SIZE_CLASSES: readonly { upTo: number; label: string; colour: strin
 export const COLOURS = {
   /** A free block in a bin: a hole between used blocks. */
   free: "#fca5a5",
+  /** A free slot in a run: free, but only for requests of its run's size class. */
+  slotFree: "#f5d0fe",
   /** The top block: untouched space at the pool's end. */
   top: "#e2e8f0",
-  /** Header, bitmaps, bin heads and sentinel. */
+  /** Header, bitmaps, bin heads, the runs tier's words and map, run headers, and sentinel. */
   meta: "#1e293b",
 } as const;
 
@@ -77,13 +79,13 @@ export function sizeClassOf(size: number): number {
   return c;
 }
 
-/** The colour of a segment, by size class. */
+/** The colour of a segment, by size class; a run's header and tail are metadata. */
 export function colourOf(segment: Segment): string {
   switch (segment.kind) {
     case "used":
       return SIZE_CLASSES[sizeClassOf(segment.size)]!.colour;
     case "free":
-      return COLOURS.free;
+      return segment.slot === undefined ? COLOURS.free : COLOURS.slotFree;
     case "top":
       return COLOURS.top;
     default:

@@ -1,16 +1,28 @@
 // What a picture of a pool needs, read from the pool's own bytes with the
 // layout of docs/layout.md: its pieces in address order (metadata, used and
-// free blocks, the top block, the sentinel), each block's header fields, and
-// the bin a free block is filed in. Shared by the playground page and the
+// free blocks, runs' headers and slots, the top block, the sentinel), each
+// block's header fields, a run's fields, and the bin a free block is filed in. Shared by the playground page and the
 // SVG writer, so the two draw the same pool the same way. It reads the
 // layout's constants from the engine but calls nothing there that mod.ts
 // does not export.
 
 import type { Pool } from "../../mod.ts";
-import { Bins, Flag, FreeField, HeaderWord, Size, UsedField } from "../../src/engine/tlsf.ts";
+import {
+  Bins,
+  Flag,
+  FreeField,
+  HeaderWord,
+  headsEnd,
+  Size,
+  UsedField,
+} from "../../src/engine/tlsf.ts";
+import { RunField, RunInfo, RunMap, RunsWord, Slot, slotSize } from "../../src/engine/runs.ts";
 
-/** What a stretch of the pool is. */
-export type SegmentKind = "meta" | "used" | "free" | "top" | "sentinel";
+/**
+ * What a stretch of the pool is: "run" is a run's header or tail, metadata
+ * of the runs tier; a slot is "used" or "free" with `slot` set.
+ */
+export type SegmentKind = "meta" | "run" | "used" | "free" | "top" | "sentinel";
 
 /** One stretch of the pool, in buffer offsets. */
 export interface Segment {
@@ -19,6 +31,33 @@ export interface Segment {
   /** Bytes in the stretch: a whole block for blocks. */
   size: number;
   kind: SegmentKind;
+  /** Buffer offset of the run a slot, or a run's header or tail, belongs to. */
+  run?: number;
+  /** A slot's index in its run. */
+  slot?: number;
+}
+
+/** A run's header, as the pool stores it (see docs/layout.md, "Runs"). */
+export interface RunFields {
+  /** Buffer offset of the run's first byte. */
+  start: number;
+  /** Its header word: the block's size with its flags. */
+  header: number;
+  /** Whole bytes of the run, header and tail included. */
+  size: number;
+  check: number;
+  info: number;
+  /** Size class, slot size and slot count, from `info`. */
+  k: number;
+  slotSize: number;
+  count: number;
+  /** Bit i set while slot i is free; while a `Block` owns it. */
+  free: number;
+  handles: number;
+  /** The class list's links, as buffer offsets of runs: 0 for none or the class's head. */
+  next: number;
+  prev: number;
+  allFree: number;
 }
 
 /** A bin of the two-level index: row `fl`, column `sl`, holding sizes `min` to `max`. */
@@ -49,6 +88,12 @@ export interface BlockFields {
 }
 
 const WORD: number = Size.Word;
+const RUN_HEADER: number = RunField.Header;
+
+/** Buffer offset of the payload of the block or slot a segment is: a slot has no header. */
+export function payloadOf(segment: Segment): number {
+  return segment.slot === undefined ? segment.start + Size.BlockHeader : segment.start;
+}
 
 /** Typed views of a pool's words, and its geometry, all relative to the pool's first byte. */
 export class PoolView {
@@ -82,14 +127,94 @@ export class PoolView {
     return this.base + this.u32[HeaderWord.Top]!;
   }
 
-  /** The pool in address order: metadata, every block, the sentinel. They tile the pool. */
+  /** Pool offset of the runs tier's first word, past the bin heads. */
+  get #runsWords(): number {
+    return headsEnd(this.rows) / WORD;
+  }
+
+  /**
+   * Pool offset below which runs lie; 0 in a pool without runs, whose
+   * blocks start right after the bin heads (and their padding).
+   */
+  get mapEnd(): number {
+    const hasRuns = this.u32[HeaderWord.First]! > headsEnd(this.rows) + WORD;
+    return hasRuns ? this.u32[this.#runsWords + RunsWord.MapEnd]! : 0;
+  }
+
+  /**
+   * The run at buffer offset `start`, or undefined if no run starts there:
+   * its chunk's map entry leads back to `start` only if one does (a run is
+   * longer than a chunk, so it holds the last byte of the chunk it starts in).
+   */
+  runAt(start: number): RunFields | undefined {
+    const b = start - this.base;
+    if (b < this.first - this.base || b >= this.mapEnd || b % Size.Align !== 0) return undefined;
+    const u32 = this.u32;
+    const header = u32[b / WORD]!;
+    if ((header & Flag.Free) !== 0) return undefined;
+    const g = b >>> RunMap.ChunkLog2;
+    const map = (this.#runsWords + RunsWord.Map) * WORD;
+    const entry = new Uint8Array(this.pool.buffer, this.base + map + g, 1)[0]!;
+    if (entry === 0 || ((g + 1) << RunMap.ChunkLog2) - entry * Slot.Step !== b) return undefined;
+    const info = u32[(b + RunField.Info) / WORD]!;
+    const k = (info >>> RunInfo.ClassShift) & RunInfo.ClassMask;
+    return {
+      start,
+      header,
+      size: (header & ~Flag.Mask) >>> 0,
+      check: u32[(b + UsedField.Check) / WORD]!,
+      info,
+      k,
+      slotSize: slotSize(k),
+      count: (info >>> RunInfo.CountShift) & RunInfo.CountMask,
+      free: u32[(b + RunField.Free) / WORD]!,
+      handles: u32[(b + RunField.Handles) / WORD]!,
+      next: this.linkTarget(u32[(b + RunField.Next) / WORD]!),
+      prev: this.linkTarget(u32[(b + RunField.Prev) / WORD]!),
+      allFree: u32[(b + RunField.AllFree) / WORD]!,
+    };
+  }
+
+  /**
+   * The pool in address order: metadata, every block, each run's header,
+   * slots and tail, the sentinel. They tile the pool.
+   */
   segments(): Segment[] {
     const top = this.top;
     const out: Segment[] = [{ start: this.base, size: this.first - this.base, kind: "meta" }];
+    let run: RunFields | undefined;
+    let slot = 0;
+    // A run's tail (0 or 8 bytes past its last slot) comes before whatever follows it.
+    const tail = (at: number) => {
+      if (run !== undefined && run.start + run.size > at) {
+        out.push({ start: at, size: run.start + run.size - at, kind: "run", run: run.start });
+      }
+      run = undefined;
+    };
+    let at = this.first;
     for (const block of this.pool.blocks()) {
-      const kind = !block.free ? "used" : block.blockStart === top ? "top" : "free";
-      out.push({ start: block.blockStart, size: block.blockSize, kind });
+      // blocks() gives a slot with blockStart === offset: it has no header of its own.
+      if (block.offset === block.blockStart) {
+        const head = this.runAt(block.blockStart - RUN_HEADER);
+        if (head !== undefined) {
+          tail(at);
+          run = head;
+          slot = 0;
+          out.push({ start: head.start, size: RUN_HEADER, kind: "run", run: head.start });
+        }
+        const kind = block.free ? "free" : "used";
+        const segment: Segment = { start: block.blockStart, size: block.blockSize, kind, slot };
+        if (run !== undefined) segment.run = run.start;
+        out.push(segment);
+        slot++;
+      } else {
+        tail(at);
+        const kind = !block.free ? "used" : block.blockStart === top ? "top" : "free";
+        out.push({ start: block.blockStart, size: block.blockSize, kind });
+      }
+      at = block.blockStart + block.blockSize;
     }
+    tail(at);
     out.push({ start: this.end, size: Size.Sentinel, kind: "sentinel" });
     return out;
   }

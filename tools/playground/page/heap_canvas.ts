@@ -1,12 +1,11 @@
 /// <reference lib="dom" />
 // The pool drawn to scale on a canvas: rows of bytes like a memory map, each
-// block a rectangle as long as it is, and the way back from a point on the
+// block, slot and run header a rectangle as long as it is, and the way back from a point on the
 // canvas to the block under it.
 
 import { ageColour, colourOf, piecesOf, type RowLayout, rowLayout } from "../heap_layout.ts";
-import { PoolView, type Segment } from "../pool_view.ts";
+import { payloadOf, PoolView, type Segment } from "../pool_view.ts";
 import type { Session } from "../session.ts";
-import { Size } from "../../../src/engine/tlsf.ts";
 
 /** Rows the pool is wrapped into. */
 const ROWS = 24;
@@ -14,7 +13,6 @@ const ROW_HEIGHT = 18;
 const ROW_GAP = 4;
 /** Room on the left for each row's first offset. */
 const GUTTER = 70;
-const BLOCK_HEADER: number = Size.BlockHeader;
 const OUTLINE = "#0f172a";
 const BIN_OUTLINE = "#dc2626";
 const BLOCK_EDGE = "rgba(255,255,255,0.9)";
@@ -77,7 +75,7 @@ export class HeapCanvas {
     const ages = this.#ageSpan();
     for (const segment of this.segments) {
       g.fillStyle = segment.kind === "used" && this.mode === "age"
-        ? ageColour(ages.ageOf(segment.start))
+        ? ageColour(ages.ageOf(payloadOf(segment)))
         : colourOf(segment);
       for (const piece of piecesOf(this.layout, segment.start, segment.size)) {
         const x = this.#x(piece.x);
@@ -90,13 +88,13 @@ export class HeapCanvas {
           g.fillStyle = BLOCK_EDGE;
           g.fillRect(x, this.#rowY(piece.row), 1, ROW_HEIGHT);
           g.fillStyle = segment.kind === "used" && this.mode === "age"
-            ? ageColour(ages.ageOf(segment.start))
+            ? ageColour(ages.ageOf(payloadOf(segment)))
             : colourOf(segment);
         }
       }
     }
-    this.#outline(g, this.highlight.map((offset) => offset - BLOCK_HEADER), OUTLINE);
-    this.#outline(g, this.binMates, BIN_OUTLINE);
+    this.#outline(g, this.highlight, payloadOf, OUTLINE);
+    this.#outline(g, this.binMates, (segment) => segment.start, BIN_OUTLINE);
   }
 
   /** The segment under a point given in the canvas's CSS pixels, if any. */
@@ -135,12 +133,18 @@ export class HeapCanvas {
     return row * (ROW_HEIGHT + ROW_GAP);
   }
 
-  #outline(g: CanvasRenderingContext2D, starts: number[], colour: string): void {
+  /** Outlines the blocks and slots whose `key` (payload or start offset) is in `offsets`. */
+  #outline(
+    g: CanvasRenderingContext2D,
+    offsets: number[],
+    key: (segment: Segment) => number,
+    colour: string,
+  ): void {
     g.strokeStyle = colour;
     g.lineWidth = 2;
-    const wanted = new Set(starts);
+    const wanted = new Set(offsets);
     for (const segment of this.segments) {
-      if (!wanted.has(segment.start)) continue;
+      if (segment.kind === "meta" || segment.kind === "run" || !wanted.has(key(segment))) continue;
       for (const piece of piecesOf(this.layout, segment.start, segment.size)) {
         const w = Math.max(piece.width / this.scale, 2);
         g.strokeRect(this.#x(piece.x) + 1, this.#rowY(piece.row) + 1, w - 2, ROW_HEIGHT - 2);
@@ -149,13 +153,13 @@ export class HeapCanvas {
   }
 
   /** Each used block's age, 0 for the newest and 1 for the oldest. */
-  #ageSpan(): { ageOf: (start: number) => number } {
+  #ageSpan(): { ageOf: (payload: number) => number } {
     let oldest = this.session.ops;
     for (const block of this.session.liveBlocks()) oldest = Math.min(oldest, block.born);
     const span = Math.max(1, this.session.ops - oldest);
     return {
-      ageOf: (start) => {
-        const born = this.session.block(start + BLOCK_HEADER)?.born ?? oldest;
+      ageOf: (payload) => {
+        const born = this.session.block(payload)?.born ?? oldest;
         return (this.session.ops - born) / span;
       },
     };

@@ -4,12 +4,13 @@
 
 import { minimumPoolSize, parseTrace } from "../../../trace.ts";
 import { COLOURS, SIZE_CLASSES, sizeClassOf } from "../heap_layout.ts";
-import type { Segment } from "../pool_view.ts";
+import { payloadOf, type RunFields, type Segment } from "../pool_view.ts";
 import { bins, merge, noRoom, type Scenario } from "../scenarios.ts";
 import { Session } from "../session.ts";
 import { Chart } from "./chart.ts";
 import { HeapCanvas } from "./heap_canvas.ts";
 import { Bins, Size } from "../../../src/engine/tlsf.ts";
+import { RunField, RunInfo, RunMap, Slot } from "../../../src/engine/runs.ts";
 
 /** A bundled trace, as traces/index.json lists it. */
 interface TraceEntry {
@@ -170,13 +171,17 @@ function describeSegment(segment: Segment): string {
   if (segment.kind === "meta") {
     return `<b>pool metadata</b> · ${count(segment.size)} bytes<br>${at}<br>` +
       `${Size.PoolHeader}-byte header (magic, counters, top, largest free), ${view.rows} ` +
-      `second-level bitmaps and ${
-        view.rows * Bins.SlCount
-      } bin heads: the allocator keeps everything inside the pool.`;
+      `second-level bitmaps and ${view.rows * Bins.SlCount} bin heads${
+        view.mapEnd === 0
+          ? ""
+          : `, the runs tier's counters, ${Slot.Classes} class heads and its run map (a byte ` +
+            `per ${RunMap.Chunk} bytes)`
+      }: the allocator keeps everything inside the pool.`;
   }
   if (segment.kind === "sentinel") {
     return `<b>end sentinel</b> · ${Size.Sentinel} bytes<br>${at}<br>a header of size 0 that is never free, so no merge runs off the end.`;
   }
+  if (segment.kind === "run" || segment.slot !== undefined) return describeRunPart(segment);
   const f = view.fields(segment.start);
   const bin = view.binOf(segment.size);
   const binText = `(${bin.fl}, ${bin.sl}), sizes ${count(bin.min)} – ${count(bin.max)}`;
@@ -210,6 +215,64 @@ function describeSegment(segment: Segment): string {
   return lines.join("<br>");
 }
 
+/** A run's fields, in a tooltip's lines. */
+function runLines(run: RunFields): string[] {
+  const bits = (word: number) => `<code>${hex(word)}</code>`;
+  const link = (to: number, end: string) => to === 0 ? end : count(to);
+  return [
+    `header word <code>${hex(run.header)}</code>: size ${count(run.size)}, a used block's; ` +
+    `check word ${bits(run.check)}: a run's, never a block's`,
+    `info ${bits(run.info)}: class ${run.k}, ${run.count} slots of ${run.slotSize} bytes, ` +
+    `divisor ${run.info >>> RunInfo.DivisorShift}`,
+    `free bits ${bits(run.free)} (all free: ${bits(run.allFree)}), handle bits ${
+      bits(run.handles)
+    }`,
+    run.free === 0
+      ? "full: in no class list"
+      : `in class ${run.k}'s list: next ${link(run.next, "none")}, prev ${
+        link(run.prev, "the class's head")
+      }`,
+  ];
+}
+
+/** A slot, or a run's header or tail: which run, class and slot, and the run's fields. */
+function describeRunPart(segment: Segment): string {
+  const at = `bytes ${count(segment.start)} – ${count(segment.start + segment.size - 1)}`;
+  const run = segment.run === undefined ? undefined : heap.view.runAt(segment.run);
+  if (run === undefined) return `<b>run</b> · ${count(segment.size)} bytes<br>${at}`;
+  const empty = run.free === run.allFree;
+  const where = `run at ${count(run.start)} (${count(run.size)} bytes), class ${run.k}: ` +
+    `${run.count} slots of ${run.slotSize} bytes`;
+  if (segment.kind === "run") {
+    const part = segment.start === run.start
+      ? `run header</b> · ${RunField.Header} bytes`
+      : `run tail</b> · ${count(segment.size)} bytes`;
+    return [
+      `<b>${part}`,
+      at,
+      where,
+      ...runLines(run),
+      empty
+        ? "the run is empty, held for its class: all of it counts as free"
+        : "metadata while a slot of the run is live",
+    ].join("<br>");
+  }
+  const klass = SIZE_CLASSES[sizeClassOf(segment.size)]!.label;
+  const lines = [
+    segment.kind === "used"
+      ? `<b>used slot</b> · ${count(segment.size)} bytes (${klass})`
+      : `<b>free slot</b> · ${count(segment.size)} bytes, for requests of class ${run.k}`,
+    `${at}; payload at ${count(segment.start)}: a slot has no header`,
+    `slot ${segment.slot} of the ${where}`,
+    `free bit ${segment.slot}: ${(run.free >>> segment.slot!) & 1}`,
+  ];
+  const block = segment.kind === "used" ? session.block(segment.start) : undefined;
+  if (block !== undefined) {
+    lines.push(`asked for ${count(block.requested)} bytes, at operation ${count(block.born)}`);
+  }
+  return lines.join("<br>");
+}
+
 function onHover(event: MouseEvent): void {
   const canvas = heap.canvas;
   const box = canvas.getBoundingClientRect();
@@ -223,7 +286,7 @@ function onHover(event: MouseEvent): void {
   if (segment.start !== hovered?.start || segment.size !== hovered.size) {
     hovered = segment;
     tooltip.innerHTML = describeSegment(segment);
-    const mates = segment.kind === "free"
+    const mates = segment.kind === "free" && segment.slot === undefined
       ? heap.view.binMembers(heap.view.binOf(segment.size).index)
       : [];
     heap.binMates = mates;
@@ -240,7 +303,7 @@ function onClick(event: MouseEvent): void {
   const box = heap.canvas.getBoundingClientRect();
   const segment = heap.segmentAt(event.clientX - box.left, event.clientY - box.top);
   if (segment?.kind !== "used") return;
-  const offset = segment.start + BLOCK_HEADER;
+  const offset = payloadOf(segment);
   if (session.replay !== null && !session.replay.done) {
     $("hint").textContent =
       "The trace being replayed owns its blocks: pause does not let you free them.";
@@ -437,6 +500,7 @@ function legend(): void {
   $("legend").innerHTML = [
     ...used,
     swatch(COLOURS.free, "free (in a bin)"),
+    swatch(COLOURS.slotFree, "free slot"),
     swatch(COLOURS.top, "top block"),
     swatch(COLOURS.meta, "metadata"),
   ].join("");
@@ -453,10 +517,12 @@ const hook = {
     }
     return out;
   },
-  /** Page coordinates of the middle of the block whose payload is at `offset`. */
+  /** Page coordinates of the middle of the block or slot whose payload is at `offset`. */
   blockCentre(offset: number): { x: number; y: number } {
     render();
-    const segment = heap.segments.find((s) => s.start === offset - BLOCK_HEADER)!;
+    const segment = heap.segments.find((s) =>
+      (s.kind === "used" || s.kind === "free" || s.kind === "top") && payloadOf(s) === offset
+    )!;
     const box = heap.canvas.getBoundingClientRect();
     const at = heap.centreOf(segment.start, segment.size);
     return { x: box.left + at.x, y: box.top + at.y };
