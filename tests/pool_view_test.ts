@@ -1,6 +1,7 @@
 // PoolView, which the playground and the SVGs draw from, reads a pool with runs as the library
 // reports it: its segments tile the pool, with each slot where blocks() puts it, and a run's
 // fields are the header's.
+import { withWarmUp } from "../tools/_oracle.ts";
 import assert from "node:assert/strict";
 import { Pool } from "../mod.ts";
 import { payloadOf, PoolView } from "../tools/playground/pool_view.ts";
@@ -11,7 +12,7 @@ const SIZES = [1, 16, 24, 100, 100, 250, 256, 1000];
 const COPIES = 40;
 
 Deno.test("PoolView reads runs: segments tile the pool, slots where blocks() has them", () => {
-  const pool = Pool.create(RunMap.MinPool);
+  const pool = withWarmUp(0, () => Pool.create(RunMap.MinPool));
   const live: number[] = [];
   for (let i = 0; i < COPIES; i++) for (const size of SIZES) live.push(pool.alloc(size));
   // Free every third one, so that runs hold free and live slots side by side.
@@ -34,12 +35,12 @@ Deno.test("PoolView reads runs: segments tile the pool, slots where blocks() has
   );
   const runs = segments.filter((s) => s.kind === "run" && s.start === s.run);
   assert.equal(runs.length, pool.stats().runs);
-  // Run headers and tails, with the fixed metadata, are what stats() counts as metadata.
-  const meta = segments.filter((s) =>
-    s.kind === "meta" || s.kind === "run" || s.kind === "sentinel"
-  )
-    .reduce((sum, s) => sum + s.size, 0);
-  assert.equal(meta, pool.stats().metadataBytes, "no run is empty here");
+  // The fixed metadata is what stats() counts as metadata; run headers and tails (no run is
+  // empty here) count as used, with the live slots and blocks.
+  const sum = (kinds: string[]) =>
+    segments.filter((s) => kinds.includes(s.kind)).reduce((total, s) => total + s.size, 0);
+  assert.equal(sum(["meta", "sentinel"]), pool.stats().metadataBytes);
+  assert.equal(sum(["run", "used"]), pool.bytesUsed(), "no run is empty here");
 
   for (const header of runs) {
     const run = view.runAt(header.start)!;

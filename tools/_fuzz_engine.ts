@@ -1051,7 +1051,7 @@ class Fuzzer {
     return undefined;
   }
 
-  /** A word of a run's header: size, check word, info, free or handle bits, links, all-free bits. */
+  /** A word of a run's header: size, check word, info, free or handle bits, links, live bits. */
   #aimRunHeader(
     run: RunSeen | undefined,
     starts: readonly number[],

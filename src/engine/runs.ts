@@ -68,21 +68,22 @@ export const enum Tier {
 // After the bin heads, a pool of RunMap.MinPool bytes or more keeps the runs
 // tier's words and its map:
 //
-// ┌──────────┬──────┬──────────┬───────────┬────────┬───────────────┬────────────────────────┐
-// │ classes  │ runs │ overhead │ slotsFree │ mapEnd │ heads (31 u32)│ map: 1 byte per chunk  │
-// └──────────┴──────┴──────────┴───────────┴────────┴───────────────┴────────────────────────┘
+// ┌─────────┬──────┬──────────┬───────────┬────────┬────────────────┬────────────────┬───────────────────────┐
+// │ classes │ runs │ overhead │ slotsFree │ mapEnd │ heads (31 u32) │ asked (31 u32) │ map: 1 byte per chunk │
+// └─────────┴──────┴──────────┴───────────┴────────┴────────────────┴────────────────┴───────────────────────┘
 //
 // A run is a used block of the TLSF tier:
 //
-// ┌────────────┬─────────┬────────┬────────┬─────────┬────────┬────────┬─────────┬────────┬─────┬──────┐
-// │ size | P   │ check   │ info   │ free   │ handles │ next   │ prev   │ allFree │ slot 0 │ ... │ tail │
-// └────────────┴─────────┴────────┴────────┴─────────┴────────┴────────┴─────────┴────────┴─────┴──────┘
-// r            r+4       r+8      r+12     r+16      r+20     r+24     r+28      r+32
+// ┌────────────┬─────────┬────────┬────────┬─────────┬────────┬────────┬────────┬────────┬─────┬──────┐
+// │ size | P   │ check   │ info   │ free   │ handles │ next   │ prev   │ live   │ slot 0 │ ... │ tail │
+// └────────────┴─────────┴────────┴────────┴─────────┴────────┴────────┴────────┴────────┴─────┴──────┘
+// r            r+4       r+8      r+12     r+16      r+20     r+24     r+28     r+32
 //
 // info packs the class, the slot count and the reciprocal that divides by
 // the slot size; the check word hashes the run's offset, size and info.
-// Bit i of `free` is set while slot i is free, of `handles` while a `Block`
-// owns it. A run with a free slot is in its class's list (next, prev; the
+// Bit i of `free` is set while slot i is free, of `live` while it is live
+// (each slot in exactly one), of `handles` while a `Block` owns it. The
+// header and tail count as used while a slot is live. A run with a free slot is in its class's list (next, prev; the
 // first run's prev is the list's head node); a full run is in none.
 //
 // The map's byte for chunk g (bytes [512g, 512g + 512)) is 0, or the

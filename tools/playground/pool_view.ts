@@ -57,7 +57,8 @@ export interface RunFields {
   /** The class list's links, as buffer offsets of runs: 0 for none or the class's head. */
   next: number;
   prev: number;
-  allFree: number;
+  /** Bit i set while slot i is live: each slot is in exactly one of `free` and `live`. */
+  live: number;
 }
 
 /** A bin of the two-level index: row `fl`, column `sl`, holding sizes `min` to `max`. */
@@ -171,7 +172,7 @@ export class PoolView {
       handles: u32[(b + RunField.Handles) / WORD]!,
       next: this.linkTarget(u32[(b + RunField.Next) / WORD]!),
       prev: this.linkTarget(u32[(b + RunField.Prev) / WORD]!),
-      allFree: u32[(b + RunField.AllFree) / WORD]!,
+      live: u32[(b + RunField.Live) / WORD]!,
     };
   }
 

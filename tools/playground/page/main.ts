@@ -224,9 +224,7 @@ function runLines(run: RunFields): string[] {
     `check word ${bits(run.check)}: a run's, never a block's`,
     `info ${bits(run.info)}: class ${run.k}, ${run.count} slots of ${run.slotSize} bytes, ` +
     `divisor ${run.info >>> RunInfo.DivisorShift}`,
-    `free bits ${bits(run.free)} (all free: ${bits(run.allFree)}), handle bits ${
-      bits(run.handles)
-    }`,
+    `free bits ${bits(run.free)}, live bits ${bits(run.live)}, handle bits ${bits(run.handles)}`,
     run.free === 0
       ? "full: in no class list"
       : `in class ${run.k}'s list: next ${link(run.next, "none")}, prev ${
@@ -240,7 +238,7 @@ function describeRunPart(segment: Segment): string {
   const at = `bytes ${count(segment.start)} – ${count(segment.start + segment.size - 1)}`;
   const run = segment.run === undefined ? undefined : heap.view.runAt(segment.run);
   if (run === undefined) return `<b>run</b> · ${count(segment.size)} bytes<br>${at}`;
-  const empty = run.free === run.allFree;
+  const empty = run.live === 0;
   const where = `run at ${count(run.start)} (${count(run.size)} bytes), class ${run.k}: ` +
     `${run.count} slots of ${run.slotSize} bytes`;
   if (segment.kind === "run") {
