@@ -489,6 +489,9 @@ export class Runs extends Tlsf {
     const info = ((k | (count << (RunInfo.CountShift - RunInfo.ClassShift)) |
       (divisor << (RunInfo.DivisorShift - RunInfo.ClassShift))) << RunInfo.ClassShift) >>> 0;
     const all = count === Slot.MaxPerRun ? 0xffffffff : (1 << count) - 1;
+    // A block's header left in these bytes from before would pass for a live block's were the
+    // map entry that names the run ever lost: no stale header survives in a run.
+    this.u8.fill(0, b + RunField.Header, b + size);
     u32[(b + Tier.Check) >>> 2] = this.runCheck(b, size, info);
     u32[(b + RunField.Info) >>> 2] = info;
     u32[(b + RunField.Free) >>> 2] = all;
