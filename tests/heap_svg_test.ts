@@ -84,13 +84,13 @@ Deno.test("heap SVGs: valid XML, and the peak map's rectangles tile the pool", a
   const saved = warmUp.requests;
   warmUp.requests = 0;
   try {
-    await pictureTest(trace);
+    pictureTest(trace);
   } finally {
     warmUp.requests = saved;
   }
 });
 
-async function pictureTest(trace: Awaited<ReturnType<typeof churnTrace>>): Promise<void> {
+function pictureTest(trace: Awaited<ReturnType<typeof churnTrace>>): void {
   const { poolSize } = minimumPoolSize(trace);
   const pictures = heapPictures(trace, poolSize);
   assert.equal(XMLValidator.validate(pictures.overTime), true);

@@ -21,7 +21,6 @@ const TINY_SLOT = 16;
 const RUN_HEADER = 32;
 const SIZE_FIELD = 0;
 const CHECK_FIELD = 4;
-const FREE_FIELD = 12;
 const NEXT_FIELD = 20;
 const LIVE_FIELD = 28;
 /** Not the offset of any run: where a damaged link might point. */

@@ -11,7 +11,7 @@
  */
 
 import { corrupt } from "../common/errors.ts";
-import { blockSizeFor, checkWord, FreeField, headsEnd, Tlsf } from "./tlsf.ts";
+import { blockSizeFor, checkWord, headsEnd, Tlsf } from "./tlsf.ts";
 
 /**
  * The members of `tlsf.ts`'s layout enums that this file reads, with their
