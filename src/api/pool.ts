@@ -96,16 +96,19 @@ export interface AllocateOptions {
  * One block as `Pool.blocks()` reports it. `offset` and `length` mean what
  * they mean on a `Block`: the payload's place and bytes (here all the bytes
  * the payload can use, which may be a few more than were asked for);
- * `blockStart` and `blockSize` are the whole block, its header included.
+ * `blockStart` and `blockSize` are the whole block, its header included. A
+ * slot of a run (see docs/runs_tier.md) has no header: its `blockStart` is
+ * its `offset` and its `blockSize` its `length`; its run's header is in no
+ * block reported.
  */
 export interface BlockInfo {
   /** Byte offset in the buffer of the block's payload. */
   offset: number;
-  /** Payload bytes the block holds: `blockSize` less the 8-byte header. */
+  /** Payload bytes the block holds: `blockSize` less the 8-byte header, or a slot's size. */
   length: number;
-  /** Byte offset in the buffer where the block (its header) starts. */
+  /** Byte offset in the buffer where the block (its header, if it has one) starts. */
   blockStart: number;
-  /** Whole bytes of the block: header, payload and padding. */
+  /** Whole bytes of the block: header, payload and padding; or a slot's size. */
   blockSize: number;
   /** Whether the block is free. */
   free: boolean;

@@ -888,8 +888,10 @@ export class Runs extends Tlsf {
   override own(payload: number): void {
     const run = this.checkedRunOf(payload - this.base);
     if (run === Tier.Nil) return super.own(payload);
-    const bit = 1 << this.slotIndex(run, payload - this.base);
-    this.u32[(run + RunField.Handles) >>> 2]! |= bit;
+    // Called after an allocation or a checked move placed the slot: only damage makes this fail.
+    const i = this.slotIndex(run, payload - this.base);
+    if (i < 0) this.damaged(run);
+    this.u32[(run + RunField.Handles) >>> 2]! |= 1 << i;
   }
 
   /** As `Tlsf.disown`; a slot's handle bit is cleared. */
