@@ -49,10 +49,12 @@ Deno.test("a free refused for a damaged run list leaves the slot live", () => {
   assert.notEqual(pool.alloc(SMALL), first);
 });
 
-Deno.test("a run that fills checks the run after it before making that its list's head", () => {
+Deno.test("a run that fills leaves a damaged next link to the next allocation, which refuses it", () => {
   const { pool, header } = poolWithRun();
   for (let i = 1; i < SLOTS_PER_RUN - 1; i++) pool.alloc(SMALL);
   header.setUint32(NEXT_FIELD, BOGUS_LINK, true);
+  // The run fills and leaves its list without reading or writing the run it names next.
+  pool.alloc(SMALL);
   assert.throws(() => pool.alloc(SMALL), isCorrupt);
 });
 

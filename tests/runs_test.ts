@@ -226,7 +226,7 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
   await t.step(
     "a free that would give back a damaged held run is corrupt, and writes nothing",
     () => {
-      for (const [field, flip] of [[UsedField.Check, 1], [RunField.Prev, Size.Align]] as const) {
+      for (const [field, flip] of [[UsedField.Check, 1], [RunField.Live, 2]] as const) {
         const { filled, slots } = fullRun(K24);
         const second = Array.from({ length: slotsPerRun(K24) }, () => filled.alloc(24));
         // The first run empties and is held; a slot freed in the full second one would join
@@ -258,26 +258,39 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
     }
   });
 
-  await t.step("a damaged next link of a run about to fill is corrupt, and writes nothing", () => {
-    const { filled, slots } = fullRun(K24);
-    const second = filled.alloc(24);
-    const head = runOfFirstSlot(second);
-    // The first run, a slot freed, heads the list again; the next allocation fills it, and
-    // the rest fill the second run but for one slot.
-    filled.free(slots[0]!);
-    for (let i = 0; i < slotsPerRun(K24) - 1; i++) filled.alloc(24);
-    assert.equal(filled.pool.stats().slotBytesFree, slotSize(K24));
-    // Taking the last slot, the run leaves the list through the next run's back link.
-    const damage = flipWord(filled.pool, head + RunField.Next, Size.Align);
-    assertRefused(filled, () => filled.pool.alloc(24), poolError("corrupt"), damage);
-  });
+  await t.step(
+    "a damaged next link of a run that fills is corrupt, and nothing is written through it",
+    () => {
+      const { filled, slots } = fullRun(K24);
+      const second = filled.alloc(24);
+      const head = runOfFirstSlot(second);
+      // The first run, a slot freed, heads the list again; the next allocation fills it, and
+      // the rest fill the second run but for one slot.
+      filled.free(slots[0]!);
+      for (let i = 0; i < slotsPerRun(K24) - 1; i++) filled.alloc(24);
+      assert.equal(filled.pool.stats().slotBytesFree, slotSize(K24));
+      // Taking the last slot, the run leaves the list and its next link becomes the head word:
+      // the next allocation finds no run of its class there, and nothing was written there.
+      const u32 = new Uint32Array(filled.pool.buffer);
+      u32[(head + RunField.Next) >>> 2] = u32[(head + RunField.Next) >>> 2]! + Size.Align;
+      const bogus = u32[(head + RunField.Next) >>> 2]!;
+      const before = new Uint8Array(filled.pool.buffer, bogus, RunField.Header).slice();
+      filled.alloc(24);
+      assert.throws(() => filled.pool.alloc(24), poolError("corrupt"));
+      assert.deepEqual(new Uint8Array(filled.pool.buffer, bogus, RunField.Header), before);
+    },
+  );
 
   await t.step("a damaged link in a class's list of runs is corrupt", () => {
-    const { filled, run, slots } = fullRun(K24);
+    const { filled, slots } = fullRun(K24);
+    // A second run, one slot live, then a slot of the full first run freed: the list is the
+    // first run, then the second, whose back link names the first.
+    const other = filled.alloc(24);
+    const second = runOfFirstSlot(other);
     filled.free(slots[0]!);
-    filled.free(slots[1]!);
-    const damage = flipWord(filled.pool, run + RunField.Prev, Size.Align);
-    assertRefused(filled, () => filled.pool.alloc(24), poolError("corrupt"), damage);
+    // Emptied, the second run is given back, unlinked through its back link.
+    const damage = flipWord(filled.pool, second + RunField.Prev, Size.Align);
+    assertRefused(filled, () => filled.pool.free(other), poolError("corrupt"), damage);
   });
 
   await t.step("a damaged map entry that leads to no run is corrupt", () => {

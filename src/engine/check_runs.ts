@@ -101,7 +101,8 @@ export function checkRuns(runs: Runs, found: readonly number[]): RunsInUse {
       if (shape.k !== k) {
         corrupt(`the run at ${run}, of class ${shape.k}, is in the list of class ${k}`);
       }
-      if (u32[(run + RunField.Prev) >>> 2] !== prev) {
+      // A list's first run is unlinked through the head word: its back link is not kept.
+      if (listed > 0 && u32[(run + RunField.Prev) >>> 2] !== prev) {
         corrupt(`the run at ${run} has a wrong back link`);
       }
       if (u32[(run + RunField.Live) >>> 2] === 0) empty++;

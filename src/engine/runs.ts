@@ -83,8 +83,10 @@ export const enum Tier {
 // the slot size; the check word hashes the run's offset, size and info.
 // Bit i of `free` is set while slot i is free, of `live` while it is live
 // (each slot in exactly one), of `handles` while a `Block` owns it. The
-// header and tail count as used while a slot is live. A run with a free slot is in its class's list (next, prev; the
-// first run's prev is the list's head node); a full run is in none.
+// header and tail count as used while a slot is live. A run with a free
+// slot is in its class's list (next, prev; a run pushed at the head gets
+// the head node as prev, and a head's prev is never read); a full run is
+// in none.
 //
 // The map's byte for chunk g (bytes [512g, 512g + 512)) is 0, or the
 // distance in 8-byte units from the start of the run that holds the chunk's
@@ -312,14 +314,15 @@ export class Runs extends Tlsf {
     const free = u32[at]!;
     const rest = free & (free - 1);
     const live = u32[(run + RunField.Live) >>> 2]!;
+    const info = u32[(run + RunField.Info) >>> 2]!;
     // The free and live bits must split the run's slots between them: a bit in both, or in
-    // neither, or past the run's slots, is damage, and the slot it names is not to be handed out.
+    // neither, or past the run's slots, is damage, and the slot it names is not to be handed out;
+    // so is a head word that names a run of another class.
     if (
       run === Tier.Nil ||
       (Tier.Checks &&
-        (free === 0 || (free & live) !== 0 ||
-          ((free | live) ^ allSlots(u32[(run + RunField.Info) >>> 2]!)) !== 0 ||
-          u32[(run + RunField.Prev) >>> 2] !== this.classNode(k)))
+        (free === 0 || (free & live) !== 0 || ((free | live) ^ allSlots(info)) !== 0 ||
+          ((info >>> RunInfo.ClassShift) & RunInfo.ClassMask) !== k))
     ) {
       return this.allocateEdge(size, k);
     }
@@ -361,7 +364,7 @@ export class Runs extends Tlsf {
     if (
       Tier.Checks &&
       (bit === 0 || !this.runIntact(run) || !this.partitioned(run, free, live) ||
-        u32[(run + RunField.Prev) >>> 2] !== this.classNode(k))
+        ((u32[(run + RunField.Info) >>> 2]! >>> RunInfo.ClassShift) & RunInfo.ClassMask) !== k)
     ) {
       this.damaged(run);
     }
@@ -392,20 +395,17 @@ export class Runs extends Tlsf {
     return ((u32[run >>> 2]! & ~Tier.FlagMask) >>> 0) - slots;
   }
 
-  /** `run`, the head of class `k`'s list, has no free slot left: it leaves the list. */
+  /**
+   * `run`, the head of class `k`'s list, has no free slot left: it leaves
+   * the list, and the run after it becomes the head. That run's header is
+   * not touched: a head's `Prev` is never read (it is unlinked through the
+   * head word), and it is checked when it is first allocated from.
+   */
   private runFull(run: number, k: number): void {
     const u32 = this.u32;
     const next = u32[(run + RunField.Next) >>> 2]!;
-    // The next run becomes the head, which the fast path trusts: its header and back link must hold.
-    if (
-      Tier.Checks && next !== Tier.Nil &&
-      !(this.runIntact(next) && u32[(next + RunField.Prev) >>> 2] === run)
-    ) {
-      this.damaged(run);
-    }
     u32[this.classHeads + k] = next;
-    if (next !== Tier.Nil) u32[(next + RunField.Prev) >>> 2] = this.classNode(k);
-    else u32[this.words + RunsWord.Classes]! &= ~(1 << k);
+    if (next === Tier.Nil) u32[this.words + RunsWord.Classes]! &= ~(1 << k);
     u32[(run + RunField.Next) >>> 2] = Tier.Nil;
     u32[(run + RunField.Prev) >>> 2] = Tier.Nil;
   }
@@ -516,12 +516,19 @@ export class Runs extends Tlsf {
     let head = u32[this.classHeads + k]!;
     // An empty run is held only as its class's one run.
     if (head !== Tier.Nil && this.isEmpty(head)) head = this.releaseHeld(head, k);
-    const node = this.classNode(k);
-    if (head === Tier.Nil) u32[this.words + RunsWord.Classes]! |= 1 << k;
-    else if (Tier.Checks && u32[(head + RunField.Prev) >>> 2] !== node) this.damaged(head);
-    else u32[(head + RunField.Prev) >>> 2] = run;
+    if (head === Tier.Nil) {
+      u32[this.words + RunsWord.Classes]! |= 1 << k;
+    } else if (
+      Tier.Checks &&
+      ((u32[(head + RunField.Info) >>> 2]! >>> RunInfo.ClassShift) & RunInfo.ClassMask) !== k
+    ) {
+      // isEmpty checked its bits against its info; its class must be this one to be written to.
+      this.damaged(head);
+    } else {
+      u32[(head + RunField.Prev) >>> 2] = run;
+    }
     u32[(run + RunField.Next) >>> 2] = head;
-    u32[(run + RunField.Prev) >>> 2] = node;
+    u32[(run + RunField.Prev) >>> 2] = this.classNode(k);
     u32[this.classHeads + k] = run;
   }
 
@@ -745,9 +752,12 @@ export class Runs extends Tlsf {
     const u32 = this.u32;
     const next = u32[(run + RunField.Next) >>> 2]!;
     const prev = u32[(run + RunField.Prev) >>> 2]!;
+    // A head is unlinked through the head word: its own Prev is not kept.
+    const head = u32[this.classHeads + k] === run;
     // Its size says which map entries to clear and what to merge: the check word must vouch for it.
     if (
-      Tier.Checks && (!this.runIntact(run) || u32[(prev + RunField.Next) >>> 2] !== run ||
+      Tier.Checks &&
+      (!this.runIntact(run) || (!head && u32[(prev + RunField.Next) >>> 2] !== run) ||
         (next !== Tier.Nil && u32[(next + RunField.Prev) >>> 2] !== run))
     ) {
       this.damaged(run);
@@ -757,9 +767,13 @@ export class Runs extends Tlsf {
     const count = slotsPerRun(k);
     // The release checks the neighbours before it writes: if it throws, the run is as it was.
     this.release(run, h);
-    u32[(prev + RunField.Next) >>> 2] = next;
-    if (next !== Tier.Nil) u32[(next + RunField.Prev) >>> 2] = prev;
-    else if (prev === this.classNode(k)) u32[this.words + RunsWord.Classes]! &= ~(1 << k);
+    if (head) {
+      u32[this.classHeads + k] = next;
+      if (next === Tier.Nil) u32[this.words + RunsWord.Classes]! &= ~(1 << k);
+    } else {
+      u32[(prev + RunField.Next) >>> 2] = next;
+      if (next !== Tier.Nil) u32[(next + RunField.Prev) >>> 2] = prev;
+    }
     this.mapRun(run, size, false);
     u32[this.words + RunsWord.Runs]!--;
     const at = this.words + RunsWord.SlotsFree;
