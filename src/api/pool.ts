@@ -573,9 +573,11 @@ export class Pool {
    * nothing, except when 8 bytes of data there match by chance: once in
    * 2^32, whatever the data. A size overwritten by a stray write no longer
    * matches either, and its block is reported `corrupt` rather than freed.
-   * The one mistake it cannot see is a stale offset whose memory was handed
-   * out again at the same place since: that is someone else's live block
-   * now. Keep to the handle API if that can happen: the block of a `Block`
+   * A slot of a run (a small block in a pool of 128 KiB or more) has no
+   * header: its run's bits say exactly whether it is live, free already or a
+   * `Block`'s, so for a slot there is no chance match. The one mistake it
+   * cannot see is a stale offset whose memory was handed out again at the
+   * same place since: that is someone else's live block now. Keep to the handle API if that can happen: the block of a `Block`
    * is freed and resized only through its handle (`free` and `realloc`
    * refuse its offset), so a handle is never stale, and a handle freed
    * already is refused with `double-free`.
