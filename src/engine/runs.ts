@@ -317,11 +317,12 @@ export class Runs extends Tlsf {
     const info = u32[(run + RunField.Info) >>> 2]!;
     // The free and live bits must split the run's slots between them: a bit in both, or in
     // neither, or past the run's slots, is damage, and the slot it names is not to be handed out;
-    // so is a head word that names a run of another class.
+    // so is a head word that names a run of another class, or nothing in the pool (whose words
+    // read as undefined, which `free > 0` refuses).
     if (
       run === Tier.Nil ||
       (Tier.Checks &&
-        (free === 0 || (free & live) !== 0 || ((free | live) ^ allSlots(info)) !== 0 ||
+        (!(free > 0) || (free & live) !== 0 || ((free | live) ^ allSlots(info)) !== 0 ||
           ((info >>> RunInfo.ClassShift) & RunInfo.ClassMask) !== k))
     ) {
       return this.allocateEdge(size, k);
