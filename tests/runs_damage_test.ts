@@ -23,6 +23,8 @@ const SIZE_FIELD = 0;
 const CHECK_FIELD = 4;
 const NEXT_FIELD = 20;
 const LIVE_FIELD = 28;
+/** Size classes, each with a head word and a count among the runs tier's words. */
+const CLASSES = 31;
 /** Not the offset of any run: where a damaged link might point. */
 const BOGUS_LINK = 3;
 
@@ -104,4 +106,21 @@ Deno.test("a resize to a slot that a damaged map hides is refused before the slo
   for (const g of [chunk - 1, chunk]) bytes[map + g] = bytes[map + g]! ^ 1;
   assert.throws(() => pool.resize(block, TINY), isCorrupt);
   assert.equal(pool.sizeOf(block.offset), MEDIUM_SLOT, "the slot is still live where it was");
+});
+
+Deno.test("a class head word that names a place past the pool is corrupt, for every class", () => {
+  for (const size of [TINY, SMALL, MEDIUM]) {
+    const pool = withWarmUp(0, () => Pool.create(RUNS_POOL));
+    const first = pool.alloc(size);
+    const run = first - RUN_HEADER;
+    // The head word of this class holds the run's offset: find it in the metadata, and point it
+    // past the pool's end, where every word reads as undefined.
+    const u32 = new Uint32Array(pool.buffer);
+    // The runs tier's words end at the map: 31 counts before it, 31 heads before them.
+    const heads = expectedLayout(RUNS_POOL).map / 4 - 2 * CLASSES;
+    const at = heads + u32.subarray(heads, heads + CLASSES).indexOf(run);
+    assert.ok(at >= heads, "the class's head word");
+    u32[at] = RUNS_POOL + 2 * MAP_CHUNK;
+    assert.throws(() => pool.alloc(size), isCorrupt);
+  }
 });
