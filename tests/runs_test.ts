@@ -680,3 +680,26 @@ Deno.test("a slot realloc'd to a size that grows a WebAssembly.Memory keeps its 
   pool.free(moved);
   pool.check();
 });
+
+Deno.test("a Block whose resize finds a damaged map entry where it moves follows its bytes", () => {
+  const pool = Pool.create(POOL_BYTES);
+  // Two blocks side by side (their classes are not warmed up: blocks, not slots), so that the
+  // first grows by moving, to the start of the free space after the second.
+  const block = pool.allocate(Slot.Max + 44)!;
+  const after = pool.allocate(Slot.Max + 44)!;
+  block.u8.fill(7);
+  const moved = after.offset + blockSizeFor(after.length);
+  const u8 = new Uint8Array(pool.buffer);
+  // The map entry of the chunk it moves to names a run starting at that chunk's start: none does.
+  const at = mapEntryOf(pool, moved);
+  u8[at] = RunMap.Chunk / Slot.Step;
+  assert.throws(() => pool.resize(block, 2000), poolError("corrupt"));
+  u8[at] = 0;
+  // The block moved before the damage was found: the handle names its bytes where they are now,
+  // so they are not handed out again.
+  assert.equal(block.offset, moved);
+  assert.ok(block.u8.subarray(0, Slot.Max + 44).every((byte) => byte === 7));
+  pool.check();
+  const other = pool.alloc(2000);
+  assert.ok(other + 2000 <= block.offset || other >= block.offset + block.length);
+});

@@ -469,12 +469,19 @@ export class Pool {
     checkCount(newLength, "newLength");
     this.#tlsf.assertAttached();
     if (!this.#tlsf.disown(block.offset)) this.#badHandle(block, "resize");
-    const offset = this.#tlsf.resize(block.offset, newLength, block.align);
-    // Marked again where it is now: in place, moved, or (no room) where it was.
-    this.#tlsf.own(offset === 0 ? block.offset : offset);
-    if (offset === 0) return false;
-    moveBlock(block, offset, newLength);
-    return true;
+    let offset: number;
+    try {
+      offset = this.#tlsf.resize(block.offset, newLength, block.align);
+    } catch (error) {
+      // Damage is found before anything moves: the block is still where the handle says.
+      this.#tlsf.own(block.offset);
+      throw error;
+    }
+    // The handle follows the block first, so that it never names bytes given up, even if marking
+    // the block where it is now finds damage around it.
+    if (offset !== 0) moveBlock(block, offset, newLength);
+    this.#tlsf.own(block.offset);
+    return offset !== 0;
   }
 
   #checkOwn(block: Block, op: string): void {
