@@ -287,11 +287,14 @@ Deno.test("onOutOfMemory", async (t) => {
     });
     const block = pool.allocate(100)!;
     block.u8.fill(3);
+    const raw = pool.alloc(100);
     const before = pool.stats();
     assert.throws(() => pool.allocate(10 * KIB), /no more/);
     assert.throws(() => pool.alloc(10 * KIB, 64), /no more/);
     assert.throws(() => pool.resize(block, 10 * KIB), /no more/);
-    assert.throws(() => pool.realloc(block.offset, 10 * KIB), /no more/);
+    // Still the Block's: its failed resize left it marked as the handle's.
+    assert.throws(() => pool.realloc(block.offset, 10), /payload of a Block/);
+    assert.throws(() => pool.realloc(raw, 10 * KIB), /no more/);
     assert.deepEqual(pool.stats(), before);
     assert.equal(block.length, 100);
     assert.ok(block.u8.every((byte) => byte === 3));
