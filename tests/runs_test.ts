@@ -6,6 +6,7 @@ import { type Block, Pool, PoolError, type PoolErrorCode } from "../mod.ts";
 import {
   classOf,
   RunField,
+  RunInfo,
   RunMap,
   RunsWord,
   Slot,
@@ -702,4 +703,24 @@ Deno.test("a Block whose resize finds a damaged map entry where it moves follows
   pool.check();
   const other = pool.alloc(2000);
   assert.ok(other + 2000 <= block.offset || other >= block.offset + block.length);
+});
+
+Deno.test("a Block whose free finds damage stays the handle's: raw free still refuses it", () => {
+  const pool = warmClasses(Pool.create(POOL_BYTES));
+  // A full run of Blocks, then one in a second run, the head of the class's list.
+  const blocks = Array.from({ length: slotsPerRun(K24) + 1 }, () => pool.allocate(24)!);
+  const second = runOfFirstSlot(blocks.at(-1)!.offset);
+  // Freeing a Block of the full run puts that run at the list's head, over the second run: with
+  // the second's class damaged, that is corrupt, and nothing is freed.
+  const u32 = new Uint32Array(pool.buffer);
+  const info = (second + RunField.Info) >>> 2;
+  const saved = u32[info]!;
+  u32[info] = saved ^ (1 << RunInfo.ClassShift);
+  assert.throws(() => blocks[0]!.free(), poolError("corrupt"));
+  u32[info] = saved;
+  assert.ok(blocks[0]!.live);
+  assert.throws(() => pool.free(blocks[0]!.offset), /payload of a Block/);
+  for (const block of blocks) block.free();
+  pool.check();
+  assert.equal(pool.bytesUsed(), 0);
 });

@@ -426,7 +426,13 @@ export class Pool {
       this.#checkOwn(block, "deallocate");
     }
     if (!this.#tlsf.disown(block.offset)) this.#badHandle(block, "deallocate");
-    this.#tlsf.free(block.offset);
+    try {
+      this.#tlsf.free(block.offset);
+    } catch (error) {
+      // Damage is found before anything is freed: the block stays the handle's, raw free refuses it.
+      this.#tlsf.own(block.offset);
+      throw error;
+    }
     retireBlock(block);
   }
 
