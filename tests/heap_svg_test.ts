@@ -1,4 +1,4 @@
-import { warmUp } from "../src/engine/runs.ts";
+import { withWarmUp } from "../tools/_oracle.ts";
 import assert from "node:assert/strict";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { Pool } from "../mod.ts";
@@ -81,13 +81,7 @@ function assertTiles(rects: Rect[], bytes: number, bytesPerRow: number): void {
 Deno.test("heap SVGs: valid XML, and the peak map's rectangles tile the pool", async () => {
   const trace = await churnTrace(3000, 7);
   // The pools here get runs at once: the cut trace is too short to warm its classes up.
-  const saved = warmUp.requests;
-  warmUp.requests = 0;
-  try {
-    pictureTest(trace);
-  } finally {
-    warmUp.requests = saved;
-  }
+  withWarmUp(0, () => pictureTest(trace));
 });
 
 function pictureTest(trace: Awaited<ReturnType<typeof churnTrace>>): void {

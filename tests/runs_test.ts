@@ -15,7 +15,7 @@ import {
 } from "../src/engine/runs.ts";
 import { blockSizeFor, Flag, HeaderWord, headsEnd, Size, UsedField } from "../src/engine/tlsf.ts";
 import { assertPattern, fillPattern, snapshot } from "./_model.ts";
-import { warmClasses } from "./_runs.ts";
+import { withWarmUp } from "../tools/_oracle.ts";
 
 /** A pool with runs: RunMap.MinPool bytes or more. */
 const POOL_BYTES = 4 * RunMap.MinPool;
@@ -102,7 +102,7 @@ function mapEntryOf(pool: Pool, offset: number): number {
 
 /** A fresh pool with one full run of class `k`, every slot filled; returns them in slot order. */
 function fullRun(k: number): { filled: Filled; run: number; slots: number[] } {
-  const filled = new Filled(warmClasses(Pool.create(POOL_BYTES)));
+  const filled = new Filled(withWarmUp(0, () => Pool.create(POOL_BYTES)));
   const slots = Array.from({ length: slotsPerRun(k) }, () => filled.alloc(slotSize(k)));
   const run = runOfFirstSlot(slots[0]!);
   slots.forEach((slot, i) => assert.equal(slot, run + RunField.Header + i * slotSize(k)));
@@ -168,7 +168,7 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
     // word left over, too small for a block, stays with it as its tail.
     const k = classOf(48);
     const slots = RunField.Header + slotsPerRun(k) * slotSize(k);
-    const filled = new Filled(warmClasses(Pool.create(POOL_BYTES)));
+    const filled = new Filled(withWarmUp(0, () => Pool.create(POOL_BYTES)));
     const hole = filled.alloc(slots);
     assert.equal(blockSizeFor(slots), slots + Size.Align);
     filled.alloc(Slot.Max + 1);
@@ -206,7 +206,7 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
 
   await t.step("a held empty run's damaged header is corrupt when its room is wanted", () => {
     for (const [field, flip] of [[0, 1 << 31], [0, Size.Align], [UsedField.Check, 1]] as const) {
-      const filled = new Filled(warmClasses(Pool.create(POOL_BYTES)));
+      const filled = new Filled(withWarmUp(0, () => Pool.create(POOL_BYTES)));
       const slot = filled.alloc(24);
       filled.alloc(Slot.Max + 1);
       filled.free(slot);
@@ -246,7 +246,7 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
     // 104-byte slots, 7 to a run: bits 7 to 31 name no slot.
     const k = classOf(100);
     for (const free of [1 << slotsPerRun(k), 1 << 31, 1 | (1 << 31), 0b11 << 30]) {
-      const filled = new Filled(warmClasses(Pool.create(POOL_BYTES)));
+      const filled = new Filled(withWarmUp(0, () => Pool.create(POOL_BYTES)));
       const run = runOfFirstSlot(filled.alloc(100));
       const damage = () => {
         const u32 = new Uint32Array(filled.pool.buffer);
@@ -296,7 +296,7 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
 
   await t.step("a damaged map entry that leads to no run is corrupt", () => {
     // Three runs of 16-byte slots (544 bytes each), so chunks hold a run's start or its end.
-    const filled = new Filled(warmClasses(Pool.create(POOL_BYTES)));
+    const filled = new Filled(withWarmUp(0, () => Pool.create(POOL_BYTES)));
     const slots = Array.from({ length: 3 * slotsPerRun(0) }, () => filled.alloc(Slot.Min));
     const u8 = new Uint8Array(filled.pool.buffer);
     for (const slot of slots) {
@@ -316,7 +316,7 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
   });
 
   await t.step("any non-zero wrong map entry is corrupt, unless it still leads to the slot", () => {
-    const pool = warmClasses(Pool.create(RunMap.MinPool));
+    const pool = withWarmUp(0, () => Pool.create(RunMap.MinPool));
     const filled = new Filled(pool);
     const slots = Array.from({ length: 3 * slotsPerRun(0) }, () => filled.alloc(Slot.Min));
     const u8 = new Uint8Array(pool.buffer);
@@ -358,7 +358,7 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
   });
 
   await t.step("raw free of a slot a Block owns is invalid-offset, naming the Block", () => {
-    const filled = new Filled(warmClasses(Pool.create(POOL_BYTES)));
+    const filled = new Filled(withWarmUp(0, () => Pool.create(POOL_BYTES)));
     filled.alloc(24);
     const block = filled.pool.allocate(24)!;
     assert.equal(block.offset, filled.offsets[0]! + slotSize(K24), "the Block's is a slot");
@@ -406,7 +406,7 @@ function assertOneFreeBlock(pool: Pool): void {
 
 Deno.test("a run goes back to the TLSF tier when its last slot is freed", async (t) => {
   await t.step("once everything is freed, the pool is one free block again", () => {
-    const pool = warmClasses(Pool.create(POOL_BYTES));
+    const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
     const offsets = allocMany(pool, [8, 24, 40, 100, 256, 300, 24, 1000], 60);
     assert.ok(pool.stats().runs > 5);
     // Every other one first, so that runs empty while others still hold slots.
@@ -432,7 +432,7 @@ Deno.test("a run goes back to the TLSF tier when its last slot is freed", async 
 
 Deno.test("the stats stay exact with slots", async (t) => {
   await t.step("bytesUsed counts a slot whole; the sum is the capacity", () => {
-    const pool = warmClasses(Pool.create(POOL_BYTES));
+    const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
     const fixed = pool.stats().metadataBytes;
     let used = 0;
     // Live slots per class.
@@ -470,7 +470,7 @@ Deno.test("the stats stay exact with slots", async (t) => {
   });
 
   await t.step("an empty held run counts wholly as free", () => {
-    const pool = warmClasses(Pool.create(POOL_BYTES));
+    const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
     const empty = pool.stats();
     pool.free(pool.alloc(24));
     const stats = pool.stats();
@@ -482,7 +482,7 @@ Deno.test("the stats stay exact with slots", async (t) => {
 
   await t.step("largestFreeBlock is exactly the largest free slot when no block is free", () => {
     for (const size of [Slot.Min, 100, Slot.Max]) {
-      const pool = warmClasses(Pool.create(POOL_BYTES));
+      const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
       pool.alloc(size);
       assert.notEqual(pool.alloc(pool.largestFreeBlock()), 0);
       assert.equal(pool.stats().freeBlocks, 0);
@@ -495,7 +495,7 @@ Deno.test("the stats stay exact with slots", async (t) => {
   });
 
   await t.step("no false OOM: only a slot of a larger class is free, and it serves", () => {
-    const pool = warmClasses(Pool.create(POOL_BYTES));
+    const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
     const big = pool.alloc(Slot.Max);
     pool.alloc(pool.largestFreeBlock());
     assert.equal(pool.largestFreeBlock(), Slot.Max);
@@ -513,7 +513,7 @@ Deno.test("the stats stay exact with slots", async (t) => {
 
 Deno.test("resize and realloc move a block between the tiers and keep its bytes", async (t) => {
   await t.step("realloc, small to large and back", () => {
-    const pool = warmClasses(Pool.create(POOL_BYTES));
+    const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
     const keep = pool.alloc(40);
     for (const [from, to] of [[24, 1000], [1000, 24], [Slot.Max, Slot.Max + 1], [300, 8]]) {
       const offset = pool.alloc(from!);
@@ -534,7 +534,7 @@ Deno.test("resize and realloc move a block between the tiers and keep its bytes"
   });
 
   await t.step("Block resize, small to large and back", () => {
-    const pool = warmClasses(Pool.create(POOL_BYTES));
+    const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
     const block = pool.allocate(20)!;
     block.u8.set(Array.from({ length: 20 }, (_, i) => i + 1));
     const head = block.u8.slice();
@@ -552,7 +552,7 @@ Deno.test("resize and realloc move a block between the tiers and keep its bytes"
 });
 
 Deno.test("small requests aligned above 8 bytes get their alignment", () => {
-  const pool = warmClasses(Pool.create(POOL_BYTES));
+  const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
   pool.alloc(8);
   for (const align of [16, 32, 64, 256, 4096]) {
     for (const size of [1, 24, Slot.Max]) {
@@ -572,7 +572,7 @@ Deno.test("small requests aligned above 8 bytes get their alignment", () => {
 
 Deno.test("Block handles on slots", async (t) => {
   await t.step("allocate, resize within and across classes, free, dispose", () => {
-    const pool = warmClasses(Pool.create(POOL_BYTES));
+    const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
     const blocks: Block[] = SMALL_SIZES.map((size) => pool.allocate(size)!);
     for (const block of blocks) {
       const info = [...pool.blocks()].find((b) => b.offset === block.offset)!;
@@ -597,7 +597,7 @@ Deno.test("Block handles on slots", async (t) => {
 });
 
 Deno.test("debug mode works with slots", async (t) => {
-  const debugPool = () => warmClasses(Pool.create(POOL_BYTES, { debug: true }));
+  const debugPool = () => withWarmUp(0, () => Pool.create(POOL_BYTES, { debug: true }));
 
   await t.step("small blocks are slots, and leaks lists them", () => {
     const pool = debugPool();
@@ -630,7 +630,7 @@ Deno.test("debug mode works with slots", async (t) => {
 
 Deno.test("a pool that grows past its map serves small requests beyond it", () => {
   const buffer = new ArrayBuffer(RunMap.MinPool, { maxByteLength: 8 * RunMap.MinPool });
-  const pool = warmClasses(new Pool(buffer));
+  const pool = withWarmUp(0, () => new Pool(buffer));
   const offsets = [];
   while (offsets.length === 0 || offsets.at(-1)! < 2 * RunMap.MinPool) {
     const offset = pool.alloc(offsets.length % 2 === 0 ? 24 : 200);
@@ -658,7 +658,7 @@ Deno.test("a pool below 128 KiB has no runs", () => {
     stats.bytesUsed,
     SMALL_SIZES.reduce((sum, size) => sum + blockSizeFor(size), 0),
   );
-  const at = warmClasses(Pool.create(RunMap.MinPool));
+  const at = withWarmUp(0, () => Pool.create(RunMap.MinPool));
   at.alloc(8);
   assert.equal(at.stats().runs, 1);
 });
@@ -666,7 +666,7 @@ Deno.test("a pool below 128 KiB has no runs", () => {
 Deno.test("a slot realloc'd to a size that grows a WebAssembly.Memory keeps its run's bits", () => {
   // Growing a WebAssembly.Memory detaches its old buffer, and every view of it.
   const memory = new WebAssembly.Memory({ initial: RunMap.MinPool / WASM_PAGE, maximum: 8 });
-  const pool = warmClasses(new Pool(memory));
+  const pool = withWarmUp(0, () => new Pool(memory));
   const slot = pool.alloc(24);
   const other = pool.alloc(24);
   fillPattern(pool.buffer, slot, 24, 3);
@@ -706,7 +706,7 @@ Deno.test("a Block whose resize finds a damaged map entry where it moves follows
 });
 
 Deno.test("a Block whose free finds damage stays the handle's: raw free still refuses it", () => {
-  const pool = warmClasses(Pool.create(POOL_BYTES));
+  const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
   // A full run of Blocks, then one in a second run, the head of the class's list.
   const blocks = Array.from({ length: slotsPerRun(K24) + 1 }, () => pool.allocate(24)!);
   const second = runOfFirstSlot(blocks.at(-1)!.offset);

@@ -974,11 +974,6 @@ export function isHandleBlock(tlsf: Tlsf, offset: number): boolean {
   return tlsf.liveBlock(offset, Value.HandleMark) >= 0;
 }
 
-/** Hands the block of a retired `Block` to the raw path, for debug mode's quarantine. */
-export function disownBlock(tlsf: Tlsf, offset: number): void {
-  tlsf.disown(offset);
-}
-
 /** The keys `PoolOptions` has. */
 const POOL_KEYS: readonly (keyof PoolOptions)[] = [
   "byteOffset",

@@ -22,7 +22,6 @@ import { Block, moveBlock, retireBlock } from "../api/block.ts";
 import { PoolError } from "../common/errors.ts";
 import {
   type AllocateOptions,
-  disownBlock,
   isHandleBlock,
   type Pool,
   readAllocateOptions,
@@ -254,7 +253,7 @@ function installDebug(pool: Pool, tlsf: Tlsf): void {
     const context = `While trying to ${op} ${what}`;
     checkGuard(offset, block, context);
     // A Block's block too: the quarantine releases it through the raw path.
-    disownBlock(tlsf, offset);
+    tlsf.disown(offset);
     live.delete(offset);
     tlsf.u8.fill(Debug.PoisonByte, offset - base, offset - base + block.capacity);
     quarantine.set(offset, {

@@ -1019,17 +1019,11 @@ export class Runs extends Tlsf {
    */
   private ownable(rel: number): void {
     const run = this.checkedRunOf(rel);
-    if (run !== Tier.Nil ? this.slotIndex(run, rel) < 0 : !this.blockVouched(rel)) {
+    if (
+      run !== Tier.Nil ? this.slotIndex(run, rel) < 0 : super.liveBlock(this.base + rel) < 0
+    ) {
       this.damaged(run === Tier.Nil ? rel : run);
     }
-  }
-
-  /** Whether the check word of the used block whose payload is at `rel` vouches for its header. */
-  private blockVouched(rel: number): boolean {
-    const b = rel - Tier.BlockHeader;
-    const h = this.u32[b >>> 2]!;
-    return (h & (Tier.Free | Tier.Unused)) === 0 &&
-      this.u32[(b + Tier.Check) >>> 2] === checkWord(this.key, b, (h & ~Tier.FlagMask) >>> 0);
   }
 
   /**
