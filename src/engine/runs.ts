@@ -899,14 +899,30 @@ export class Runs extends Tlsf {
     return slotSize((u32[(run + RunField.Info) >>> 2]! >>> RunInfo.ClassShift) & RunInfo.ClassMask);
   }
 
-  /** As `Tlsf.own`; a slot's handle bit is set. */
+  /**
+   * As `Tlsf.own`; a slot's handle bit is set. Called just after a placement, when a move has
+   * given its old place up: a damaged map entry that leads elsewhere is left for the next
+   * operation there to find, as long as what was placed is found by its own checks.
+   */
   override own(payload: number): void {
-    const run = this.checkedRunOf(payload - this.base);
-    if (run === Tier.Nil) return super.own(payload);
-    // Called after an allocation or a checked move placed the slot: only damage makes this fail.
-    const i = this.slotIndex(run, payload - this.base);
-    if (i < 0) this.damaged(run);
-    this.u32[(run + RunField.Handles) >>> 2]! |= 1 << i;
+    const rel = payload - this.base;
+    const i = this.ownedSlot(rel);
+    if (i >= 0) {
+      this.u32[(this.runOf(rel) + RunField.Handles) >>> 2]! |= 1 << i;
+    } else if (super.liveBlock(payload) >= 0) {
+      super.own(payload);
+    } else {
+      this.damaged(rel);
+    }
+  }
+
+  /**
+   * The index of the slot at `rel` in the intact run the map leads to, or
+   * -1 if the map leads to no intact run that has a slot there.
+   */
+  private ownedSlot(rel: number): number {
+    const run = rel >>> 0 === rel && rel < this.mapEnd ? this.runOf(rel) : Tier.Nil;
+    return run !== Tier.Nil && this.runIntact(run) ? this.slotIndex(run, rel) : -1;
   }
 
   /** As `Tlsf.disown`; a slot's handle bit is cleared. */
@@ -1012,18 +1028,12 @@ export class Runs extends Tlsf {
   }
 
   /**
-   * Throws `corrupt` unless `own` will find the block just placed at `rel`
-   * as what it is, a slot of an intact run or a block of the TLSF tier: a
-   * damaged map could lead elsewhere. Checked before a move gives the old
-   * place up, as the caller owns the new one only after.
+   * Throws `corrupt` unless `own` will find the block just placed at `rel`:
+   * checked before a move gives the old place up, as the caller owns the
+   * new one only after.
    */
   private ownable(rel: number): void {
-    const run = this.checkedRunOf(rel);
-    if (
-      run !== Tier.Nil ? this.slotIndex(run, rel) < 0 : super.liveBlock(this.base + rel) < 0
-    ) {
-      this.damaged(run === Tier.Nil ? rel : run);
-    }
+    if (this.ownedSlot(rel) < 0 && super.liveBlock(this.base + rel) < 0) this.damaged(rel);
   }
 
   /**
