@@ -294,6 +294,23 @@ Deno.test("a slot's refusals throw their error and leave the pool as it was", as
     assertRefused(filled, () => filled.pool.free(other), poolError("corrupt"), damage);
   });
 
+  await t.step("a slot moved out of a run it empties finds a damaged link and stays", () => {
+    const { filled, slots } = fullRun(K24);
+    const other = filled.alloc(24);
+    const second = runOfFirstSlot(other);
+    filled.free(slots[0]!);
+    const { bytesUsed: used, peakBytesUsed: peak } = filled.pool.stats();
+    const restore = flipWord(filled.pool, second + RunField.Prev, Size.Align)();
+    assert.throws(() => filled.pool.realloc(other, Slot.Max + 1), poolError("corrupt"));
+    restore();
+    // The block it was moving to is given back: the slot is live where it was, and the pool
+    // holds what it held, with counters that agree with its blocks and runs.
+    filled.pool.check();
+    assert.equal(filled.pool.sizeOf(other), slotSize(K24));
+    assert.equal(filled.pool.stats().bytesUsed, used);
+    assert.equal(filled.pool.stats().peakBytesUsed, peak);
+  });
+
   await t.step("a damaged map entry that leads to no run is corrupt", () => {
     // Three runs of 16-byte slots (544 bytes each), so chunks hold a run's start or its end.
     const filled = new Filled(withWarmUp(0, () => Pool.create(POOL_BYTES)));

@@ -718,10 +718,11 @@ export class Runs extends Tlsf {
     if (free === 0) this.pushRun(run, k);
     u32[(run + RunField.Free) >>> 2] = free | bit;
     u32[(run + RunField.Live) >>> 2] = live ^ bit;
+    // Given back, if emptied, first: damage found there leaves the slot live, as it was.
+    if ((live ^ bit) === 0) this.runEmptied(run, k, free);
     const slot = (k + Slot.ClassBase) << Slot.StepLog2;
     const at = this.words + RunsWord.SlotsFree;
     u32[at] = u32[at]! + slot;
-    if ((live ^ bit) === 0) this.runEmptied(run, k, free);
     return slot;
   }
 
@@ -1000,9 +1001,31 @@ export class Runs extends Tlsf {
     // Re-read, through views made anew if the memory grew: placing the new block may have
     // filled or emptied this run's list, and a grown WebAssembly.Memory leaves `u32` detached.
     const free = this.u32[(run + RunField.Free) >>> 2]!;
-    this.account(-this.giveSlot(run, free, 1 << i));
+    let given: number;
+    try {
+      given = this.giveSlot(run, free, 1 << i);
+    } catch (error) {
+      // Giving the run back found damage, and the slot is live again: so is the pool's room.
+      this.unplace(moved);
+      this.u32[Tier.PeakUsed] = peak;
+      throw error;
+    }
+    this.account(-given);
     this.u32[Tier.PeakUsed] = Math.max(peak, this.u32[Tier.BytesUsed]!);
     return this.base + moved;
+  }
+
+  /** Gives back the block that a move placed at `rel` and then could not use, uncounted. */
+  private unplace(rel: number): void {
+    const i = this.ownedSlot(rel);
+    if (i >= 0) {
+      const run = this.runOf(rel);
+      this.account(-this.giveSlot(run, this.u32[(run + RunField.Free) >>> 2]!, 1 << i));
+      return;
+    }
+    const b = rel - Tier.BlockHeader;
+    this.account(-this.sizeAt(b));
+    this.release(b, this.u32[b >>> 2]!);
   }
 
   /**
