@@ -344,8 +344,17 @@ export class Runs extends Tlsf {
 
   /** `allocate` for a small request off its common case: no run, an empty one, or damage. */
   private allocateEdge(size: number, k: number): number {
-    const run = this.u32[this.classHeads + k]!;
-    if (run === Tier.Nil) return this.allocateSlow(size, k);
+    const u32 = this.u32;
+    const run = u32[this.classHeads + k]!;
+    if (run === Tier.Nil) {
+      // A class not yet warm takes the TLSF tier's own path, as long as that finds room.
+      const at = this.words + RunsWord.Asked + k;
+      const asked = u32[at]!;
+      const b = asked < this.warmAt ? this.take(blockSizeFor(size)) : Tier.Nil;
+      if (b === Tier.Nil) return this.allocateSlow(size, k);
+      u32[at] = asked + 1;
+      return this.allocated(b);
+    }
     const slot = this.takeSlot(run, k);
     this.account(slotSize(k));
     this.f64[Tier.Allocations]!++;
