@@ -3,6 +3,7 @@ import * as runs from "../src/engine/runs.ts";
 import {
   Build,
   Flag,
+  FreeField,
   HeaderF64,
   HeaderWord,
   Size,
@@ -31,6 +32,7 @@ const ORIGINALS: Record<string, number> = {
   BlockHeader: Size.BlockHeader,
   Sentinel: Size.Sentinel,
   Check: UsedField.Check,
+  FooterFromEnd: FreeField.FooterFromEnd,
   NotABlock: Status.NotABlock,
   FreeBlock: Status.FreeBlock,
   Damaged: Status.Damaged,

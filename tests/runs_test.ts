@@ -445,6 +445,44 @@ Deno.test("a run goes back to the TLSF tier when its last slot is freed", async 
     assert.equal(filled.pool.stats().runs, 1, "the last run is held, empty");
     assertOneFreeBlock(filled.pool);
   });
+
+  /**
+   * A fresh pool holding a block of the TLSF tier of `before` bytes, then a run of 24-byte slots
+   * with one live slot, then a block of `after` bytes: the run is walled off the top block.
+   */
+  function runBetween(before: number, after: number) {
+    const pool = withWarmUp(0, () => Pool.create(POOL_BYTES));
+    const first = pool.alloc(before);
+    const slot = pool.alloc(24);
+    const last = pool.alloc(after);
+    assert.ok(first < slot && slot < last, "carved one after the other");
+    assert.equal(pool.stats().runs, 1);
+    return { pool, first, slot, last };
+  }
+
+  /** A request of the TLSF tier whose block is Slot.FreeBeside bytes. */
+  const beside = Slot.FreeBeside - Size.BlockHeader;
+  /** A request of the TLSF tier whose block is smaller than that. */
+  const small = Slot.Max + Size.Align;
+
+  await t.step("a class's one run is given back when it empties beside a large free block", () => {
+    const { pool, first, slot, last } = runBetween(beside, small);
+    pool.free(first);
+    pool.free(slot);
+    assert.equal(pool.stats().runs, 0, "merged with the free block before it");
+    assert.equal(pool.stats().freeBlocks, 2, "that block and the top block");
+    pool.free(last);
+    assertOneFreeBlock(pool);
+  });
+
+  await t.step("a class's one run is held when the free block beside it is small", () => {
+    const { pool, first, slot, last } = runBetween(small, small);
+    pool.free(first);
+    pool.free(slot);
+    assert.equal(pool.stats().runs, 1, "held");
+    pool.free(last);
+    assertOneFreeBlock(pool);
+  });
 });
 
 Deno.test("the stats stay exact with slots", async (t) => {

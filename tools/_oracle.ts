@@ -47,9 +47,14 @@ export const SLOT_MIN = 16;
 export const SLOT_MAX = 256;
 const SLOT_STEP = 8;
 const SLOT_CLASSES = 31;
-/** A run's header; its slots fill RUN_TARGET bytes or as near below as whole slots do, 32 at most. */
+/**
+ * A run's header; its slots fill RUN_TARGET bytes (RUN_WIDE_TARGET for slots above RUN_NARROW_MAX)
+ * or as near below as whole slots do, 32 at most, and always enough to outgrow a map chunk.
+ */
 export const RUN_HEADER = 32;
 const RUN_TARGET = 768;
+const RUN_NARROW_MAX = 64;
+const RUN_WIDE_TARGET = 608;
 const RUN_MAX_SLOTS = 32;
 /** Bytes a run map entry covers. */
 export const MAP_CHUNK = 512;
@@ -69,7 +74,10 @@ export function slotFor(size: number): number {
 
 /** Slots in a run of `slot`-byte slots. */
 export function slotsPerRun(slot: number): number {
-  return Math.min(RUN_MAX_SLOTS, Math.floor(RUN_TARGET / slot));
+  const target = slot <= RUN_NARROW_MAX ? RUN_TARGET : RUN_WIDE_TARGET;
+  let count = Math.floor(target / slot);
+  while (RUN_HEADER + count * slot <= MAP_CHUNK) count++;
+  return Math.min(RUN_MAX_SLOTS, count);
 }
 
 /** Where a pool puts its metadata, as docs/layout.md draws it. */

@@ -55,6 +55,8 @@ export const enum Tier {
   Sentinel = 8,
   /** UsedField.Check. */
   Check = 4,
+  /** FreeField.FooterFromEnd. */
+  FooterFromEnd = 4,
   /** Status.NotABlock. */
   NotABlock = -1,
   /** Status.FreeBlock. */
@@ -108,10 +110,30 @@ export const enum Slot {
   ClassBase = 2,
   /** Size classes. */
   Classes = 31,
-  /** Slot bytes a run aims at: its slots fill this much, or as near below as whole slots do. */
+  /**
+   * Slot bytes a run of slots up to NarrowMax bytes aims at: its slots fill
+   * this much, or as near below as whole slots do.
+   */
   Target = 768,
+  /** The largest slot whose runs aim at Target; larger slots' runs aim at WideTarget. */
+  NarrowMax = 64,
+  /**
+   * Slot bytes a run of slots above NarrowMax bytes aims at, though it always
+   * has enough to be longer than a chunk: a shorter run leaves fewer free
+   * bytes in a partly used run and fits the holes that blocks leave (on
+   * gcc-cc1plus, free blocks of 256 bytes to 1 KiB when its largest request
+   * finds no room fell from 114 KB to 69 KB, every class at 608).
+   */
+  WideTarget = 608,
   /** The most slots a run has: one bit each in a 32-bit word. */
   MaxPerRun = 32,
+  /**
+   * The smallest free block beside a run just emptied that has the run given
+   * back rather than held (see `Runs.bordersFree`). Smaller ones stay walled
+   * in: giving runs back for them carves runs far more often (73 000 runs
+   * instead of 42 000 on gcc-cc1plus) for little room.
+   */
+  FreeBeside = 1024,
   /**
    * Requests a class has the TLSF tier serve before it gets runs: a size
    * asked for rarely does not hold a partly used run (on git-log-p, whose
@@ -231,7 +253,11 @@ export const warmUp = { requests: Slot.Warm as number };
 
 /** Slots in a run of class `k`. */
 export function slotsPerRun(k: number): number {
-  return Math.min(Slot.MaxPerRun, Math.floor(Slot.Target / slotSize(k)));
+  const slot = slotSize(k);
+  const target = slot <= Slot.NarrowMax ? Slot.Target : Slot.WideTarget;
+  // The map finds only runs longer than a chunk.
+  const least = Math.floor((RunMap.Chunk - RunField.Header) / slot) + 1;
+  return Math.min(Slot.MaxPerRun, Math.max(least, Math.floor(target / slot)));
 }
 
 /** Bytes of metadata after the bin heads of a pool whose blocks end at `end`: none without runs. */
@@ -737,14 +763,18 @@ export class Runs extends Tlsf {
 
   /**
    * `run` of class `k` lost its last live slot: its header and tail count as
-   * free again; it is held if it is its class's one run, else given back.
+   * free again; it is held if it is its class's one run and borders no large
+   * free block but the top one, else given back.
    */
   private runEmptied(run: number, k: number, free: number): void {
     const u32 = this.u32;
     if (!this.isEmpty(run)) return;
     const at = this.words + RunsWord.Overhead;
     const overhead = this.overheadOf(run);
-    if (u32[this.classHeads + k] !== run || u32[(run + RunField.Next) >>> 2] !== Tier.Nil) {
+    if (
+      u32[this.classHeads + k] !== run || u32[(run + RunField.Next) >>> 2] !== Tier.Nil ||
+      this.bordersFree(run)
+    ) {
       try {
         this.releaseRun(run, k);
       } catch (error) {
@@ -756,6 +786,25 @@ export class Runs extends Tlsf {
     }
     u32[at] = u32[at]! - overhead;
     u32[Tier.BytesUsed] = u32[Tier.BytesUsed]! - overhead;
+  }
+
+  /**
+   * Whether the intact `run` borders a free block of Slot.FreeBeside bytes or
+   * more other than the top one: held, it would wall that block in, where given
+   * back it merges with it. The top block is left out: a held run before it is
+   * given back when a request needs the room (`reclaim`), and one small block
+   * allocated and freed again and again in a fresh pool then does not carve a
+   * run each time. The sizes only steer the choice, so they are read unchecked:
+   * a release checks what it merges.
+   */
+  private bordersFree(run: number): boolean {
+    const u32 = this.u32;
+    const next = run + this.sizeAt(run);
+    const h = u32[next >>> 2]!;
+    return ((u32[run >>> 2]! & Tier.PrevFree) !== 0 &&
+      u32[(run - Tier.FooterFromEnd) >>> 2]! >= Slot.FreeBeside) ||
+      (next !== u32[Tier.Top] && (h & Tier.Free) !== 0 &&
+        ((h & ~Tier.FlagMask) >>> 0) >= Slot.FreeBeside);
   }
 
   /** Gives the empty `run` of class `k` back to the TLSF tier, merging it with free neighbours. */
