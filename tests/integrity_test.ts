@@ -108,6 +108,23 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
     expectCaught(pool, hole.blockStart, 0x1234, () => pool.alloc(Size.LargeBlock));
   });
 
+  await t.step("a bin head moved by a few bytes, off its block's alignment", () => {
+    const pool = Pool.create(4096);
+    pool.alloc(4);
+    const hole = pool.alloc(100);
+    pool.alloc(4);
+    pool.free(hole);
+    // The hole is alone in its bin: the one word of the pool's metadata that holds its offset.
+    const u32 = new Uint32Array(pool.buffer, 0, pool.stats().metadataBytes / Size.Word);
+    const heads = [...u32.keys()].filter((i) => u32[i] === blockOf(hole));
+    assert.equal(heads.length, 1);
+    // Word indices round down, so the head still reads the block's own header, footer and links,
+    // and with no block after it in the list, no link back tells.
+    for (const by of [1, 2, 3, 4]) {
+      expectCaught(pool, heads[0]! * Size.Word, blockOf(hole) + by, () => pool.alloc(100));
+    }
+  });
+
   await t.step("the pool header's top-block offset", () => {
     const pool = Pool.create(4096);
     pool.alloc(10);

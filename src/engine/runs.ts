@@ -971,7 +971,10 @@ export class Runs extends Tlsf {
     } else if (super.liveBlock(payload) >= 0) {
       super.own(payload);
     } else {
-      this.damaged(rel);
+      this.assertAttached();
+      corrupt(
+        `the block just placed at ${payload} is not found there: the bytes around it were overwritten`,
+      );
     }
   }
 

@@ -1034,7 +1034,10 @@ export class Tlsf {
    */
   private endsAgree(b: number, size: number): boolean {
     const u32 = this.u32;
-    return u32[(b + size - FreeField.FooterFromEnd) >>> 2] === size &&
+    // A link or bin head moved by a byte or three reads the words of the block it names (word
+    // indices round down) and would pass every other test, for a block placed off its alignment.
+    return (b & (Size.Align - 1)) === 0 &&
+      u32[(b + size - FreeField.FooterFromEnd) >>> 2] === size &&
       (u32[(b + size) >>> 2]! & (Flag.Free | Flag.PrevFree)) === Flag.PrevFree;
   }
 
