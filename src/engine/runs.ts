@@ -260,6 +260,13 @@ export function slotsPerRun(k: number): number {
   return Math.min(Slot.MaxPerRun, Math.max(least, Math.floor(target / slot)));
 }
 
+/** The info word of a new run of each class: its class, slot count and divisor (see RunInfo). */
+const RUN_INFO = Uint32Array.from({ length: Slot.Classes }, (_, k) => {
+  const divisor = Math.ceil(2 ** RunInfo.DivShift / slotSize(k));
+  return ((k | (slotsPerRun(k) << (RunInfo.CountShift - RunInfo.ClassShift)) |
+    (divisor << (RunInfo.DivisorShift - RunInfo.ClassShift))) << RunInfo.ClassShift) >>> 0;
+});
+
 /** Bytes of metadata after the bin heads of a pool whose blocks end at `end`: none without runs. */
 export function runsMetadata(end: number): number {
   return end + Tier.Sentinel < RunMap.MinPool
@@ -512,7 +519,8 @@ export class Runs extends Tlsf {
   private newRun(k: number): number {
     const u32 = this.u32;
     const slot = slotSize(k);
-    const count = slotsPerRun(k);
+    const info = RUN_INFO[k]!;
+    const count = (info >>> RunInfo.CountShift) & RunInfo.CountMask;
     const b = this.take(RunField.Header + count * slot);
     if (b === Tier.Nil) return Tier.Nil;
     const size = this.sizeAt(b);
@@ -521,9 +529,6 @@ export class Runs extends Tlsf {
       this.release(b, u32[b >>> 2]!);
       return Tier.Nil;
     }
-    const divisor = Math.ceil(2 ** RunInfo.DivShift / slot);
-    const info = ((k | (count << (RunInfo.CountShift - RunInfo.ClassShift)) |
-      (divisor << (RunInfo.DivisorShift - RunInfo.ClassShift))) << RunInfo.ClassShift) >>> 0;
     const all = count === Slot.MaxPerRun ? 0xffffffff : (1 << count) - 1;
     // A block's header left in these bytes from before would pass for a live block's were the
     // map entry that names the run ever lost: no stale header survives in a run.
@@ -824,7 +829,7 @@ export class Runs extends Tlsf {
     }
     const h = u32[run >>> 2]!;
     const size = (h & ~Tier.FlagMask) >>> 0;
-    const count = slotsPerRun(k);
+    const count = (u32[(run + RunField.Info) >>> 2]! >>> RunInfo.CountShift) & RunInfo.CountMask;
     // The release checks the neighbours before it writes: if it throws, the run is as it was.
     this.release(run, h);
     if (head) {
