@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
 import { Pool, PoolError } from "../mod.ts";
-import { expectedLayout, MAP_CHUNK, withWarmUp } from "../tools/_oracle.ts";
+import {
+  expectedLayout,
+  MAP_CHUNK,
+  RUN_HEADER,
+  RUNS_MIN_POOL,
+  withWarmUp,
+} from "../tools/_oracle.ts";
 
 // Damage to a run's header that the misuse fuzzer found the runs tier
 // missing: each time, a later allocation handed out a live slot or a free
 // never returned. Each is now `corrupt`, and nothing live is handed out.
 
-/** The smallest pool with the runs tier. */
-const RUNS_POOL = 128 * 1024;
 /** A request whose slot is 24 bytes, in runs of 32 slots. */
 const SMALL = 24;
 const SLOTS_PER_RUN = 32;
@@ -18,7 +22,6 @@ const MEDIUM_SLOT = 192;
 const TINY = 5;
 const TINY_SLOT = 16;
 /** Byte offsets in a run's header (slot 0 is RUN_HEADER bytes after its start). */
-const RUN_HEADER = 32;
 const SIZE_FIELD = 0;
 const CHECK_FIELD = 4;
 const NEXT_FIELD = 20;
@@ -34,7 +37,7 @@ function isCorrupt(error: unknown): boolean {
 
 /** A pool with one run of SMALL-byte slots, its first slot live; and the run's header's words. */
 function poolWithRun(): { pool: Pool; first: number; header: DataView } {
-  const pool = withWarmUp(0, () => Pool.create(RUNS_POOL));
+  const pool = withWarmUp(0, () => Pool.create(RUNS_MIN_POOL));
   const first = pool.alloc(SMALL);
   assert.equal(pool.stats().runs, 1);
   return { pool, first, header: new DataView(pool.buffer, first - RUN_HEADER, RUN_HEADER) };
@@ -83,7 +86,7 @@ Deno.test("a run whose live word is damaged does not pass for empty", () => {
 });
 
 Deno.test("a resize into a run whose header is damaged is refused before the slot moves", () => {
-  const pool = withWarmUp(0, () => Pool.create(RUNS_POOL));
+  const pool = withWarmUp(0, () => Pool.create(RUNS_MIN_POOL));
   const block = pool.allocate(MEDIUM)!;
   const target = pool.alloc(SMALL);
   // The check word of the run that a resize to SMALL bytes takes its slot from.
@@ -94,12 +97,12 @@ Deno.test("a resize into a run whose header is damaged is refused before the slo
 });
 
 Deno.test("a resize to a slot that a damaged map hides is refused before the slot moves", () => {
-  const pool = withWarmUp(0, () => Pool.create(RUNS_POOL));
+  const pool = withWarmUp(0, () => Pool.create(RUNS_MIN_POOL));
   const block = pool.allocate(MEDIUM)!;
   // A run of the smallest slots: a resize to TINY bytes takes the slot after `first`.
   const first = pool.alloc(TINY);
   const rel = first + TINY_SLOT - pool.byteOffset;
-  const map = pool.byteOffset + expectedLayout(RUNS_POOL).map;
+  const map = pool.byteOffset + expectedLayout(RUNS_MIN_POOL).map;
   const bytes = new Uint8Array(pool.buffer);
   // The map entries that lead to that slot's run: its chunk's, and the one before's.
   const chunk = Math.floor(rel / MAP_CHUNK);
@@ -110,17 +113,17 @@ Deno.test("a resize to a slot that a damaged map hides is refused before the slo
 
 Deno.test("a class head word that names a place past the pool is corrupt, for every class", () => {
   for (const size of [TINY, SMALL, MEDIUM]) {
-    const pool = withWarmUp(0, () => Pool.create(RUNS_POOL));
+    const pool = withWarmUp(0, () => Pool.create(RUNS_MIN_POOL));
     const first = pool.alloc(size);
     const run = first - RUN_HEADER;
     // The head word of this class holds the run's offset: find it in the metadata, and point it
     // past the pool's end, where every word reads as undefined.
     const u32 = new Uint32Array(pool.buffer);
     // The runs tier's words end at the map: 31 counts before it, 31 heads before them.
-    const heads = expectedLayout(RUNS_POOL).map / 4 - 2 * CLASSES;
+    const heads = expectedLayout(RUNS_MIN_POOL).map / 4 - 2 * CLASSES;
     const at = heads + u32.subarray(heads, heads + CLASSES).indexOf(run);
     assert.ok(at >= heads, "the class's head word");
-    u32[at] = RUNS_POOL + 2 * MAP_CHUNK;
+    u32[at] = RUNS_MIN_POOL + 2 * MAP_CHUNK;
     assert.throws(() => pool.alloc(size), isCorrupt);
   }
 });

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { Pool } from "../mod.ts";
-import { withWarmUp } from "../tools/_oracle.ts";
+import { RUNS_MIN_POOL, SLOT_MAX, withWarmUp } from "../tools/_oracle.ts";
 import { RunField } from "../src/engine/runs.ts";
 
-/** The smallest pool with the runs tier, and the largest slot. */
-const RUNS_POOL = 128 * 1024;
-const SLOT_MAX = 256;
 /** An alignment that keeps a small block in the TLSF tier. */
 const BLOCK_ALIGN = 16;
 /** A request in the 24-byte class, and a size it grows to whose slot is 104 bytes. */
@@ -14,7 +11,7 @@ const GROWN = 100;
 const GROWN_SLOT = 104;
 
 Deno.test("a block of the TLSF tier that cannot grow there moves to a free slot", () => {
-  const pool = withWarmUp(0, () => Pool.create(RUNS_POOL));
+  const pool = withWarmUp(0, () => Pool.create(RUNS_MIN_POOL));
   const bytes = new Uint8Array(pool.buffer);
   // A 50-byte block of the TLSF tier, and a run of 256-byte slots with two of them free.
   const block = pool.alloc(50, BLOCK_ALIGN);
@@ -40,7 +37,7 @@ Deno.test("a block of the TLSF tier that cannot grow there moves to a free slot"
 });
 
 Deno.test("a slot that moves to another class counts its net size in the peak", () => {
-  const pool = withWarmUp(0, () => Pool.create(RUNS_POOL));
+  const pool = withWarmUp(0, () => Pool.create(RUNS_MIN_POOL));
   const block = pool.allocate(SMALL)!;
   assert.ok(pool.resize(block, GROWN));
   // The two slots were never both the caller's at once; each run counts its header while it

@@ -7,7 +7,7 @@
  */
 
 import { corrupt } from "../common/errors.ts";
-import { RunField, RunInfo, RunMap, type Runs, RunsWord, Slot, slotsPerRun } from "./runs.ts";
+import { RunField, runInfo, RunMap, type Runs, RunsWord, Slot } from "./runs.ts";
 import { Size, Value } from "./tlsf.ts";
 
 /** Bytes and slots in use in the runs checked. */
@@ -38,10 +38,7 @@ export function checkRuns(runs: Runs, found: readonly number[]): RunsInUse {
     const { k, slot, count, free, handles } = shape;
     const size = runs.sizeAt(run);
     const info = u32[(run + RunField.Info) >>> 2]!;
-    if (
-      k >= Slot.Classes || count !== slotsPerRun(k) ||
-      info >>> RunInfo.DivisorShift !== Math.ceil(2 ** RunInfo.DivShift / slot)
-    ) {
+    if (k >= Slot.Classes || info !== runInfo(k)) {
       corrupt(`the run at ${run} has an impossible class or slot count`);
     }
     const slots = RunField.Header + count * slot;

@@ -267,6 +267,11 @@ const RUN_INFO = Uint32Array.from({ length: Slot.Classes }, (_, k) => {
     (divisor << (RunInfo.DivisorShift - RunInfo.ClassShift))) << RunInfo.ClassShift) >>> 0;
 });
 
+/** The info word every run of class `k` has (`k` below Slot.Classes). */
+export function runInfo(k: number): number {
+  return RUN_INFO[k]!;
+}
+
 /** Bytes of metadata after the bin heads of a pool whose blocks end at `end`: none without runs. */
 export function runsMetadata(end: number): number {
   return end + Tier.Sentinel < RunMap.MinPool
@@ -529,13 +534,12 @@ export class Runs extends Tlsf {
       this.release(b, u32[b >>> 2]!);
       return Tier.Nil;
     }
-    const all = count === Slot.MaxPerRun ? 0xffffffff : (1 << count) - 1;
     // A block's header left in these bytes from before would pass for a live block's were the
     // map entry that names the run ever lost: no stale header survives in a run.
     this.u8.fill(0, b + RunField.Header, b + size);
     u32[(b + Tier.Check) >>> 2] = this.runCheck(b, size, info);
     u32[(b + RunField.Info) >>> 2] = info;
-    u32[(b + RunField.Free) >>> 2] = all;
+    u32[(b + RunField.Free) >>> 2] = allSlots(info);
     u32[(b + RunField.Handles) >>> 2] = 0;
     u32[(b + RunField.Live) >>> 2] = 0;
     this.pushRun(b, k);
@@ -970,9 +974,10 @@ export class Runs extends Tlsf {
    */
   override own(payload: number): void {
     const rel = payload - this.base;
-    const i = this.ownedSlot(rel);
+    const run = this.intactRunAt(rel);
+    const i = run === Tier.Nil ? -1 : this.slotIndex(run, rel);
     if (i >= 0) {
-      this.u32[(this.runOf(rel) + RunField.Handles) >>> 2]! |= 1 << i;
+      this.u32[(run + RunField.Handles) >>> 2]! |= 1 << i;
     } else if (super.liveBlock(payload) >= 0) {
       super.own(payload);
     } else {
@@ -983,13 +988,10 @@ export class Runs extends Tlsf {
     }
   }
 
-  /**
-   * The index of the slot at `rel` in the intact run the map leads to, or
-   * -1 if the map leads to no intact run that has a slot there.
-   */
-  private ownedSlot(rel: number): number {
+  /** The intact run the map leads to from offset `rel`, or Nil: a damaged one is not thrown for. */
+  private intactRunAt(rel: number): number {
     const run = rel >>> 0 === rel && rel < this.mapEnd ? this.runOf(rel) : Tier.Nil;
-    return run !== Tier.Nil && this.runIntact(run) ? this.slotIndex(run, rel) : -1;
+    return run !== Tier.Nil && this.runIntact(run) ? run : Tier.Nil;
   }
 
   /** As `Tlsf.disown`; a slot's handle bit is cleared. */
@@ -1083,9 +1085,9 @@ export class Runs extends Tlsf {
 
   /** Gives back the block that a move placed at `rel` and then could not use, uncounted. */
   private unplace(rel: number): void {
-    const i = this.ownedSlot(rel);
+    const run = this.intactRunAt(rel);
+    const i = run === Tier.Nil ? -1 : this.slotIndex(run, rel);
     if (i >= 0) {
-      const run = this.runOf(rel);
       this.account(-this.giveSlot(run, this.u32[(run + RunField.Free) >>> 2]!, 1 << i));
       return;
     }
@@ -1122,7 +1124,12 @@ export class Runs extends Tlsf {
    * new one only after.
    */
   private ownable(rel: number): void {
-    if (this.ownedSlot(rel) < 0 && super.liveBlock(this.base + rel) < 0) this.damaged(rel);
+    const run = this.intactRunAt(rel);
+    if (
+      (run === Tier.Nil || this.slotIndex(run, rel) < 0) && super.liveBlock(this.base + rel) < 0
+    ) {
+      this.damaged(rel);
+    }
   }
 
   /**
