@@ -11,8 +11,17 @@ import { Pool } from "../mod.ts";
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("gc_child.ts needs --v8-flags=--expose-gc");
 
-const WARM_UP_ROUNDS = 20;
+/**
+ * Warm-up long enough for V8 to finish optimizing every hot function: a job
+ * its compiler thread completes during the measured run is installed from the
+ * main thread, and that allocates on the heap. On a busy two-core machine the
+ * jobs queued by a short warm-up could still be running.
+ */
+const WARM_UP_ROUNDS = 100;
 const WARM_UP_PAIRS = 10_000;
+/** Pauses after the warm-up that leave the compiler thread time to finish. */
+const SETTLE_PAUSES = 3;
+const SETTLE_MS = 20;
 const MEASURED_PAIRS = 1_000_000;
 /**
  * Blocks kept live at once, so frees merge and split among neighbours and not
@@ -46,6 +55,11 @@ function churn(pairs: number): number {
 
 let failed = 0;
 for (let round = 0; round < WARM_UP_ROUNDS; round++) failed += churn(WARM_UP_PAIRS);
+// A finished job is installed at the function's next call, so churn again after each pause.
+for (let pause = 0; pause < SETTLE_PAUSES; pause++) {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  failed += churn(WARM_UP_PAIRS);
+}
 
 gc();
 console.error("gc_child: measuring");
