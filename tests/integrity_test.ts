@@ -28,6 +28,16 @@ function expectCaught(pool: Pool, at: number, value: number, op: () => unknown):
   assert.deepEqual(pool.stats(), before);
 }
 
+/** A pool with one free block, of `size` bytes of payload, between used blocks; and its payload. */
+function poolWithHole(size: number): { pool: Pool; hole: number } {
+  const pool = Pool.create(4096);
+  pool.alloc(4);
+  const hole = pool.alloc(size);
+  pool.alloc(4);
+  pool.free(hole);
+  return { pool, hole };
+}
+
 /** A pool with two free 112-byte blocks in one bin, each between used blocks. */
 function poolWithHoles(): { pool: Pool; first: number; second: number } {
   const pool = Pool.create(4096);
@@ -64,11 +74,7 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
   });
 
   await t.step("a bitmap and bin head overwritten to offer a block too small", () => {
-    const pool = Pool.create(4096);
-    pool.alloc(4);
-    const small = pool.alloc(24);
-    pool.alloc(4);
-    pool.free(small);
+    const { pool, hole: small } = poolWithHole(24);
     const u32 = new Uint32Array(pool.buffer);
     // The 32-byte block heads bin 4; make bin 20 (160 bytes) look as if it held it too.
     const headOf = (bin: number) => HeaderWord.SlBitmaps + u32[HeaderWord.FlCount]! + bin;
@@ -109,11 +115,7 @@ Deno.test("damage to the pool's own bytes is reported, and nothing is written th
   });
 
   await t.step("a bin head moved by a few bytes, off its block's alignment", () => {
-    const pool = Pool.create(4096);
-    pool.alloc(4);
-    const hole = pool.alloc(100);
-    pool.alloc(4);
-    pool.free(hole);
+    const { pool, hole } = poolWithHole(100);
     // The hole is alone in its bin: the one word of the pool's metadata that holds its offset.
     const u32 = new Uint32Array(pool.buffer, 0, pool.stats().metadataBytes / Size.Word);
     const heads = [...u32.keys()].filter((i) => u32[i] === blockOf(hole));

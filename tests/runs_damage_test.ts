@@ -5,6 +5,8 @@ import {
   MAP_CHUNK,
   RUN_HEADER,
   RUNS_MIN_POOL,
+  slotFor,
+  slotsPerRun,
   withWarmUp,
 } from "../tools/_oracle.ts";
 
@@ -12,15 +14,15 @@ import {
 // missing: each time, a later allocation handed out a live slot or a free
 // never returned. Each is now `corrupt`, and nothing live is handed out.
 
-/** A request whose slot is 24 bytes, in runs of 32 slots. */
+/** A request whose slot is 24 bytes, and the slots in its runs. */
 const SMALL = 24;
-const SLOTS_PER_RUN = 32;
+const SLOTS_PER_RUN = slotsPerRun(slotFor(SMALL));
 /** A request of another class, and its slot. */
 const MEDIUM = 185;
-const MEDIUM_SLOT = 192;
+const MEDIUM_SLOT = slotFor(MEDIUM);
 /** A request in the smallest class, and its slot. */
 const TINY = 5;
-const TINY_SLOT = 16;
+const TINY_SLOT = slotFor(TINY);
 /** Byte offsets in a run's header (slot 0 is RUN_HEADER bytes after its start). */
 const SIZE_FIELD = 0;
 const CHECK_FIELD = 4;

@@ -590,10 +590,11 @@ export class Pool {
    * header: its run's bits say exactly whether it is live, free already or a
    * `Block`'s, so for a slot there is no chance match. The one mistake it
    * cannot see is a stale offset whose memory was handed out again at the
-   * same place since: that is someone else's live block now. Keep to the handle API if that can happen: the block of a `Block`
-   * is freed and resized only through its handle (`free` and `realloc`
-   * refuse its offset), so a handle is never stale, and a handle freed
-   * already is refused with `double-free`.
+   * same place since: that is someone else's live block now. Keep to the
+   * handle API if that can happen: the block of a `Block` is freed and
+   * resized only through its handle (`free` and `realloc` refuse its
+   * offset), so a handle is never stale, and a handle freed already is
+   * refused with `double-free`.
    *
    * @param offset A payload offset that `alloc` returned.
    * @throws {TypeError} If `offset` is not a number.

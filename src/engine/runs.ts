@@ -420,7 +420,7 @@ export class Runs extends Tlsf {
     if (live === 0) this.runFilling(run);
     u32[at] = free ^ bit;
     u32[(run + RunField.Live) >>> 2] = live | bit;
-    const slot = (k + Slot.ClassBase) << Slot.StepLog2;
+    const slot = slotSize(k);
     u32[this.words + RunsWord.SlotsFree] = u32[this.words + RunsWord.SlotsFree]! - slot;
     return run + RunField.Header + (31 - clz32(bit)) * slot;
   }
@@ -439,7 +439,7 @@ export class Runs extends Tlsf {
     const u32 = this.u32;
     const info = u32[(run + RunField.Info) >>> 2]!;
     const slots = ((info >>> RunInfo.CountShift) & RunInfo.CountMask) *
-      ((((info >>> RunInfo.ClassShift) & RunInfo.ClassMask) + Slot.ClassBase) << Slot.StepLog2);
+      slotSize((info >>> RunInfo.ClassShift) & RunInfo.ClassMask);
     return ((u32[run >>> 2]! & ~Tier.FlagMask) >>> 0) - slots;
   }
 
@@ -551,7 +551,7 @@ export class Runs extends Tlsf {
   }
 
   /** The check word of a run at `b` of `size` bytes with `info`: never a block's plain or marked one. */
-  runCheck(b: number, size: number, info: number): number {
+  private runCheck(b: number, size: number, info: number): number {
     return (checkWord(this.key, b, size) ^ imul(info ^ RunInfo.Mark, Tier.CheckMul)) >>> 0;
   }
 
@@ -764,7 +764,7 @@ export class Runs extends Tlsf {
     u32[(run + RunField.Live) >>> 2] = live ^ bit;
     // Given back, if emptied, first: damage found there leaves the slot live, as it was.
     if ((live ^ bit) === 0) this.runEmptied(run, k, free);
-    const slot = (k + Slot.ClassBase) << Slot.StepLog2;
+    const slot = slotSize(k);
     const at = this.words + RunsWord.SlotsFree;
     u32[at] = u32[at]! + slot;
     return slot;
